@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+func (s *Server) handleSignInForm(c echo.Context) error {
+	if domain.UserFromContext(c.Request().Context()) != nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return s.renderSignIn(c, http.StatusOK, "", c.QueryParam("next"), "")
+}
+
+func (s *Server) renderSignIn(c echo.Context, status int, email, next, msg string) error {
+	p := s.page(c, "Sign in", "")
+	return render(c, status, views.SignIn(p, views.SignInView{Email: email, Next: safeNext(next), Error: msg}))
+}
+
+func (s *Server) handleSignIn(c echo.Context) error {
+	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
+	ctx := c.Request().Context()
+	u, err := s.deps.Auth.Authenticate(ctx, email, password)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+			s.log.Info("sign-in failed", "ip", c.RealIP())
+			return s.renderSignIn(c, http.StatusUnauthorized, email, next, domain.ErrorMessage(err))
+		}
+		return err
+	}
+	secret, err := s.deps.Auth.CreateSession(ctx, u.ID, s.cfg.SessionTTL)
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, sessionCookie, secret, s.cfg.SessionTTL)
+	s.log.Info("signed in", "user_id", u.ID, "role", u.Role)
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (s *Server) handleSignOut(c echo.Context) error {
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.deps.Auth.DeleteSession(c.Request().Context(), ck.Value); err != nil {
+			return err
+		}
+	}
+	s.clearCookie(c, sessionCookie)
+	return c.Redirect(http.StatusSeeOther, "/signin")
+}
+
+// safeNext keeps post-sign-in redirects on this site.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/signin") {
+		return "/"
+	}
+	return next
+}

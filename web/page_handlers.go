@@ -1,0 +1,69 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/web/views"
+)
+
+func (s *Server) handleHome(c echo.Context) error {
+	p := s.page(c, "Overview", "")
+	return render(c, http.StatusOK, views.Home(p, views.HomeView{
+		Checks:        s.runChecks(c.Request().Context()),
+		NATSURL:       s.cfg.Info.NATS,
+		EventsSubject: s.cfg.Info.EventsSubject,
+		BaseURL:       c.Scheme() + "://" + c.Request().Host,
+	}))
+}
+
+func (s *Server) handleRoadmap(c echo.Context) error {
+	return render(c, http.StatusOK, views.Section(s.page(c, "Roadmap", "roadmap"), views.SectionView{
+		Title:       "Roadmap",
+		Description: "Ideas on Now, Next and Later, each with how far it has travelled and what production says about its key result.",
+		EmptyTitle:  "No ideas yet",
+		EmptyBody:   "Ideas appear here once they are added. Delivery events that name an idea key (such as CHK-12) link to it automatically.",
+	}))
+}
+
+func (s *Server) handleValueStreams(c echo.Context) error {
+	return render(c, http.StatusOK, views.Section(s.page(c, "Value streams", "value-streams"), views.SectionView{
+		Title:       "Value streams",
+		Description: "Stages from Plan to Monitor, where work waits, and the constraint of each stream.",
+		EmptyTitle:  "No value streams mapped yet",
+		EmptyBody:   "A value stream groups services and teams and follows ideas through eight stages, from Plan to Monitor.",
+	}))
+}
+
+func (s *Server) handleDORA(c echo.Context) error {
+	return render(c, http.StatusOK, views.Section(s.page(c, "DORA", "dora"), views.SectionView{
+		Title:       "DORA metrics",
+		Description: "Deployment frequency, lead time, change failure rate, recovery time and rework, per service and team.",
+		EmptyTitle:  "No production deployments yet",
+		EmptyBody:   "The metrics appear once CDEvents for changes, artifacts and production deployments arrive.",
+	}))
+}
+
+func (s *Server) handleTrends(c echo.Context) error {
+	return render(c, http.StatusOK, views.Section(s.page(c, "Trends", "trends"), views.SectionView{
+		Title:       "Trends",
+		Description: "Quarters at a glance: delivery, outcomes, flow and reliability over time.",
+		EmptyTitle:  "Not enough history yet",
+		EmptyBody:   "Trends need a few weeks of delivery events. Run throughline demo to see a realistic history.",
+	}))
+}
+
+func (s *Server) handleSettings(c echo.Context) error {
+	info := s.cfg.Info
+	return render(c, http.StatusOK, views.Settings(s.page(c, "Settings", "settings"), views.SettingsView{
+		Version:  s.cfg.Version,
+		Database: info.Database,
+		NATS:     info.NATS,
+		DataDir:  info.DataDir,
+		Streams:  info.Streams,
+		Consumer: info.Consumer,
+		ProdEnvs: info.ProductionEnvs,
+		Checks:   s.runChecks(c.Request().Context()),
+	}))
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+// render writes a templ component with the given status.
+func render(c echo.Context, status int, t templ.Component) error {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := t.Render(c.Request().Context(), buf); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// page builds the view model every page shares.
+func (s *Server) page(c echo.Context, title, section string) views.Page {
+	return views.Page{
+		Title:   title,
+		Section: section,
+		User:    domain.UserFromContext(c.Request().Context()),
+		CSRF:    csrfToken(c),
+		Nonce:   nonce(c),
+		Assets:  s.deps.Assets,
+		Flash:   s.takeFlash(c),
+	}
+}
+
+// csrfToken is the token forms carry. Browsers that send Sec-Fetch-Site get
+// a placeholder: the middleware trusts that header for them instead.
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(ctxCSRF).(string)
+	return t
+}
+
+func nonce(c echo.Context) string {
+	n, _ := c.Get(ctxNonce).(string)
+	return n
+}
+
+// flash stores a one-off message for the next page, after a redirect.
+func (s *Server) flash(c echo.Context, kind, msg string) {
+	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+msg), time.Minute)
+}
+
+func (s *Server) takeFlash(c echo.Context) *views.Flash {
+	ck, err := c.Cookie(flashCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	s.clearCookie(c, flashCookie)
+	v, err := url.QueryUnescape(ck.Value)
+	if err != nil {
+		return nil
+	}
+	kind, msg, ok := strings.Cut(v, "|")
+	switch kind {
+	case "success", "error", "info", "warn":
+	default:
+		return nil
+	}
+	if !ok || msg == "" {
+		return nil
+	}
+	return &views.Flash{Kind: kind, Message: msg}
+}
+
+// redirectWithFlash finishes a POST with a message and a redirect (PRG).
+func (s *Server) redirectWithFlash(c echo.Context, to, kind, msg string) error {
+	s.flash(c, kind, msg)
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/assets"
+	"github.com/throughline/throughline/domain"
+)
+
+// routes registers every route in one place, with the role or scope each needs.
+func (s *Server) routes() error {
+	e := s.echo
+	csrf, err := s.csrfMiddleware()
+	if err != nil {
+		return err
+	}
+	e.Use(s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders)
+
+	// Open to everyone: probes, assets and the sign-in page.
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+	e.GET(assets.Prefix+"*", echo.WrapHandler(s.deps.Assets))
+
+	// Pages: a session cookie and CSRF protection on every state change.
+	pages := e.Group("", s.loadSession, csrf)
+	pages.GET("/signin", s.handleSignInForm)
+	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
+	pages.POST("/signout", s.handleSignOut)
+
+	viewer := pages.Group("", s.requireRole(domain.RoleViewer))
+	viewer.GET("/", s.handleHome)
+	viewer.GET("/roadmap", s.handleRoadmap)
+	viewer.GET("/value-streams", s.handleValueStreams)
+	viewer.GET("/dora", s.handleDORA)
+	viewer.GET("/trends", s.handleTrends)
+	viewer.GET("/settings", s.handleSettings)
+
+	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
+	admin.GET("/users", s.handleUsers)
+	admin.POST("/users", s.handleCreateUser)
+	admin.POST("/users/:id/role", s.handleSetUserRole)
+	admin.POST("/users/:id/delete", s.handleDeleteUser)
+	admin.GET("/tokens", s.handleTokens)
+	admin.POST("/tokens", s.handleCreateToken)
+	admin.POST("/tokens/:id/revoke", s.handleRevokeToken)
+	admin.GET("/audit", s.handleAudit)
+
+	// JSON API: bearer tokens with scopes; no cookies, so no CSRF.
+	api := e.Group("/api/v1", s.requireToken)
+	api.GET("/token", s.handleAPIToken)
+	return nil
+}

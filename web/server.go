@@ -1,0 +1,151 @@
+// Package web is Throughline's HTTP interface: server-rendered pages (templ +
+// htmx) for people and the JSON API for machines. Echo stays inside this
+// package so that a move to a new major version touches nothing else.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/assets"
+	"github.com/throughline/throughline/domain"
+)
+
+// AuthStore signs people and tokens in.
+type AuthStore interface {
+	Authenticate(ctx context.Context, email, password string) (*domain.User, error)
+	CreateSession(ctx context.Context, userID int64, ttl time.Duration) (string, error)
+	UserBySession(ctx context.Context, secret string) (*domain.User, error)
+	DeleteSession(ctx context.Context, secret string) error
+	TokenBySecret(ctx context.Context, secret string) (*domain.APIToken, error)
+}
+
+// AdminStore manages accounts, tokens and the audit log.
+type AdminStore interface {
+	Users(ctx context.Context) ([]*domain.User, error)
+	CreateUser(ctx context.Context, email string, role domain.Role, password string) (*domain.User, error)
+	SetUserRole(ctx context.Context, id int64, role domain.Role) error
+	DeleteUser(ctx context.Context, id int64) error
+	Tokens(ctx context.Context) ([]*domain.APIToken, error)
+	CreateToken(ctx context.Context, name string, scopes []domain.Scope) (*domain.APIToken, string, error)
+	RevokeToken(ctx context.Context, id int64) error
+	Audit(ctx context.Context, actor, action, target, detail string) error
+	AuditLog(ctx context.Context, limit int) ([]domain.AuditEntry, error)
+}
+
+// Check is one dependency /readyz asks about.
+type Check struct {
+	Name string
+	Ping func(context.Context) error
+}
+
+// SystemInfo describes the installation on the settings and overview pages.
+// It never contains secrets: URLs are redacted by the caller.
+type SystemInfo struct {
+	Database       string
+	NATS           string
+	DataDir        string
+	Streams        string
+	Consumer       string
+	EventsSubject  string
+	ProductionEnvs string
+}
+
+// Config holds the web settings.
+type Config struct {
+	Logger  *slog.Logger
+	Version string
+	// SecureCookies: "auto" marks cookies Secure when the request came over
+	// TLS (or https behind a trusted proxy); "always" and "never" force it.
+	SecureCookies string
+	// TrustProxy believes X-Forwarded-For/-Proto from a reverse proxy.
+	TrustProxy bool
+	SessionTTL time.Duration
+	// SignInRate is how many sign-in attempts one client may make per minute.
+	SignInRate int
+	Info       SystemInfo
+}
+
+// Deps are the services the handlers use.
+type Deps struct {
+	Auth   AuthStore
+	Admin  AdminStore
+	Checks []Check
+	Assets *assets.Assets
+}
+
+// Server is the HTTP server.
+type Server struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+	echo *echo.Echo
+	http *http.Server
+}
+
+// New builds the server and its routes. It does not listen yet.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil {
+		return nil, errors.New("web: Auth, Admin and Assets are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 7 * 24 * time.Hour
+	}
+	if cfg.SignInRate <= 0 {
+		cfg.SignInRate = 10
+	}
+	switch cfg.SecureCookies {
+	case "":
+		cfg.SecureCookies = "auto"
+	case "auto", "always", "never":
+	default:
+		return nil, domain.Errorf(domain.EINVALID, "--secure-cookies must be auto, always or never")
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.handleError
+	if cfg.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	s.echo = e
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Handler returns the root handler, for tests that use httptest.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
