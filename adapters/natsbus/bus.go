@@ -44,7 +44,9 @@ func (n Names) EventSubject(kind, service string) string {
 }
 
 // DLQSubject is <prefix>.dlq.<reason>.
-func (n Names) DLQSubject(reason string) string { return n.SubjectPrefix + ".dlq." + subjectToken(reason) }
+func (n Names) DLQSubject(reason string) string {
+	return n.SubjectPrefix + ".dlq." + subjectToken(reason)
+}
 
 // ConsumerName is the durable pull consumer; never renamed (contract).
 const ConsumerName = "throughline-ingest"

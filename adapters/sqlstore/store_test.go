@@ -60,7 +60,7 @@ func TestFailedMigrationIsNotMarkedApplied(t *testing.T) {
 		ctx := context.Background()
 		fsys := fstest.MapFS{
 			"30000101000001_good.tx.up.sql": {Data: []byte("CREATE TABLE mig_good (id INTEGER PRIMARY KEY);")},
-			"30000101000002_bad.tx.up.sql": {Data: []byte("CREATE TABLE mig_bad (id INTEGER PRIMARY KEY);\n--bun:split\nSELECT * FROM no_such_table;")},
+			"30000101000002_bad.tx.up.sql":  {Data: []byte("CREATE TABLE mig_bad (id INTEGER PRIMARY KEY);\n--bun:split\nSELECT * FROM no_such_table;")},
 		}
 		applied, err := s.MigrateFS(ctx, fsys)
 		if err == nil {

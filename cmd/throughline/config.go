@@ -19,21 +19,21 @@ type Config struct {
 	DB      string
 
 	// NATS.
-	NATS          string
-	NATSListen    string
+	NATS       string
+	NATSListen string
 	// NATSListenFallback lets the embedded server take a free port when
 	// NATSListen is the default and already taken (say, by a system NATS).
 	NATSListenFallback bool
-	NATSCreds     string
-	NATSNKey      string
-	NATSTLSCA     string
-	NATSTLSCert   string
-	NATSTLSKey    string
-	NATSReplicas  int
-	Stream        string
-	StreamPrefix  string
-	SubjectPrefix string
-	Retention     time.Duration
+	NATSCreds          string
+	NATSNKey           string
+	NATSTLSCA          string
+	NATSTLSCert        string
+	NATSTLSKey         string
+	NATSReplicas       int
+	Stream             string
+	StreamPrefix       string
+	SubjectPrefix      string
+	Retention          time.Duration
 
 	// HTTP.
 	Addr          string
