@@ -22,6 +22,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Reason is a short machine-readable cause for rejected events
+	// ("not_json", "unsupported_type", …); it names the dead-letter subject.
+	Reason string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -55,4 +58,34 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// Reasons an event is rejected; each becomes throughline.dlq.<reason>.
+const (
+	ReasonNotJSON        = "not_json"
+	ReasonNotCloudEvent  = "not_cloudevent"
+	ReasonMissingField   = "missing_field"
+	ReasonUnsupported    = "unsupported_type"
+	ReasonBadTimestamp   = "bad_timestamp"
+	ReasonBadValue       = "bad_value"
+	ReasonTooLarge       = "too_large"
+	ReasonMaxDeliveries  = "max_deliveries"
+	ReasonInvalidContent = "invalid_content"
+)
+
+// Reject returns the EINVALID error for an event that cannot be stored.
+func Reject(reason, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Reason: reason}
+}
+
+// RejectReason returns the reason of a rejected event, or "" if err is not one.
+func RejectReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code == EINVALID {
+		if e.Reason == "" {
+			return ReasonInvalidContent
+		}
+		return e.Reason
+	}
+	return ""
 }

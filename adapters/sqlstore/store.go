@@ -5,6 +5,8 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -42,9 +44,12 @@ const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pra
 
 // Store is the SQL-backed persistence for every domain type.
 type Store struct {
-	db      *bun.DB
-	dialect Dialect
-	now     func() time.Time
+	db       *bun.DB
+	dialect  Dialect
+	now      func() time.Time
+	prodEnvs domain.ProductionEnvs
+	// shard names this process's rows in sharded counters.
+	shard string
 }
 
 // Options configure Open.
@@ -55,6 +60,9 @@ type Options struct {
 	DataDir string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ProductionEnvs decides which environments are production
+	// (default: production, prod).
+	ProductionEnvs domain.ProductionEnvs
 }
 
 // Open connects to the database named by opts. It does not migrate.
@@ -90,7 +98,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		sqldb.SetConnMaxIdleTime(0)
 		db = bun.NewDB(sqldb, sqlitedialect.New())
 	}
-	s := &Store{db: db, dialect: dialect, now: now}
+	prod := opts.ProductionEnvs
+	if len(prod) == 0 {
+		prod = domain.ParseProductionEnvs("production,prod")
+	}
+	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, shard: randomShard()}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -98,6 +110,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
 	return s, nil
+}
+
+func randomShard() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // resolveDSN decides the dialect and the driver DSN.

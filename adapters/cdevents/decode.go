@@ -1,0 +1,435 @@
+package cdevents
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// TelemetryType is the CloudEvent type of Throughline telemetry samples.
+const TelemetryType = "dev.throughline.telemetry.samples.v1"
+
+// knownTypes lists every CDEvents subject and its predicates (spec v0.4/v0.5).
+// Events of these types are accepted; only some change projections.
+var knownTypes = map[string][]string{
+	"artifact":     {"packaged", "published", "signed", "downloaded", "deleted"},
+	"branch":       {"created", "deleted"},
+	"build":        {"queued", "started", "finished"},
+	"change":       {"created", "reviewed", "merged", "abandoned", "updated"},
+	"environment":  {"created", "modified", "deleted"},
+	"incident":     {"detected", "reported", "resolved"},
+	"pipelinerun":  {"queued", "started", "finished"},
+	"repository":   {"created", "modified", "deleted"},
+	"service":      {"deployed", "upgraded", "rolledback", "removed", "published"},
+	"taskrun":      {"started", "finished"},
+	"testcaserun":  {"queued", "started", "finished", "skipped"},
+	"testoutput":   {"published"},
+	"testsuiterun": {"queued", "started", "finished"},
+	"ticket":       {"created", "updated", "closed"},
+}
+
+// typePattern splits dev.cdevents.<subject>.<predicate>.<major>.<minor>.<patch>[-pre].
+var typePattern = regexp.MustCompile(`^dev\.cdevents\.([a-z]+)\.([a-z]+)\.(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$`)
+
+// ParseType returns the kind of a CDEvents type string. Any minor or patch
+// version of a known subject and predicate is accepted; major version 0 only,
+// since a new major may change the fields we read.
+func ParseType(t string) (domain.EventKind, error) {
+	if t == TelemetryType {
+		return domain.KindTelemetry, nil
+	}
+	m := typePattern.FindStringSubmatch(t)
+	if m == nil {
+		return "", domain.Reject(domain.ReasonUnsupported, "unsupported event type %q: Throughline reads CDEvents (dev.cdevents.*) and %s", t, TelemetryType)
+	}
+	preds, ok := knownTypes[m[1]]
+	known := false
+	for _, p := range preds {
+		known = known || p == m[2]
+	}
+	if !ok || !known {
+		return "", domain.Reject(domain.ReasonUnsupported, "unsupported event type %q: no CDEvents subject %q with predicate %q", t, m[1], m[2])
+	}
+	if m[3] != "0" {
+		return "", domain.Reject(domain.ReasonUnsupported, "unsupported event type %q: major version %s is not known to this release", t, m[3])
+	}
+	return domain.EventKind(m[1] + "." + m[2]), nil
+}
+
+// Decoder interprets CloudEvents as Throughline events.
+type Decoder struct {
+	ideaKeys *regexp.Regexp
+}
+
+// NewDecoder compiles the idea-key pattern (DESIGN.md: --idea-key-pattern).
+func NewDecoder(ideaKeyPattern string) (*Decoder, error) {
+	if ideaKeyPattern == "" {
+		ideaKeyPattern = domain.DefaultIdeaKeyPattern
+	}
+	re, err := regexp.Compile(ideaKeyPattern)
+	if err != nil {
+		return nil, domain.Errorf(domain.EINVALID, "--idea-key-pattern %q: %v", ideaKeyPattern, err)
+	}
+	return &Decoder{ideaKeys: re}, nil
+}
+
+// DecodeMessage reads and interprets a message in either CloudEvents mode.
+func (d *Decoder) DecodeMessage(h Header, body []byte) (domain.CloudEvent, domain.Event, error) {
+	ce, err := FromMessage(h, body)
+	if err != nil {
+		return ce, domain.Event{}, err
+	}
+	ev, err := d.Decode(ce)
+	return ce, ev, err
+}
+
+// cdevent is the part of a CDEvent that Throughline reads, in both the v0.4
+// (context.version) and v0.5 (context.specversion) shapes.
+type cdevent struct {
+	Context struct {
+		Version     string `json:"version"`
+		SpecVersion string `json:"specversion"`
+		ID          string `json:"id"`
+		Source      string `json:"source"`
+		Type        string `json:"type"`
+		Timestamp   string `json:"timestamp"`
+	} `json:"context"`
+	Subject *struct {
+		ID      string          `json:"id"`
+		Source  string          `json:"source"`
+		Content json.RawMessage `json:"content"`
+	} `json:"subject"`
+	CustomData            json.RawMessage `json:"customData"`
+	CustomDataContentType string          `json:"customDataContentType"`
+}
+
+// content holds the content fields of every kind we project. Repository,
+// environment, service and change are objects with an id in the spec; some
+// producers send a bare string, which is accepted too.
+type content struct {
+	Repository   ref    `json:"repository"`
+	Environment  ref    `json:"environment"`
+	Service      ref    `json:"service"`
+	Change       ref    `json:"change"`
+	ArtifactID   string `json:"artifactId"`
+	PipelineName string `json:"pipelineName"`
+	Outcome      string `json:"outcome"`
+}
+
+type ref struct {
+	ID     string
+	Source string
+}
+
+func (r *ref) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		r.ID = s
+		return nil
+	}
+	var obj struct {
+		ID     string `json:"id"`
+		Source string `json:"source"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	r.ID, r.Source = obj.ID, obj.Source
+	return nil
+}
+
+// customData is Throughline's use of CDEvents customData.
+type customData struct {
+	Ideas  json.RawMessage `json:"ideas"`
+	Team   string          `json:"team"`
+	Hotfix json.RawMessage `json:"hotfix"`
+	Title  string          `json:"title"`
+	Branch string          `json:"branch"`
+}
+
+// Decode interprets a CloudEvent: a CDEvent or a telemetry batch.
+func (d *Decoder) Decode(ce domain.CloudEvent) (domain.Event, error) {
+	ev := domain.Event{Identity: domain.Identity{Source: ce.Source, ID: ce.ID}, Type: ce.Type}
+	kind, err := ParseType(ce.Type)
+	if err != nil {
+		return ev, err
+	}
+	ev.Kind = kind
+	if len(bytes.TrimSpace(ce.Data)) == 0 {
+		return ev, domain.Reject(domain.ReasonMissingField, "event %q has no data", ce.Type)
+	}
+	if !json.Valid(ce.Data) {
+		return ev, domain.Reject(domain.ReasonNotJSON, "event data is not valid JSON")
+	}
+	if kind == domain.KindTelemetry {
+		return d.decodeTelemetry(ce, ev)
+	}
+	return d.decodeCDEvent(ce, ev)
+}
+
+func (d *Decoder) decodeCDEvent(ce domain.CloudEvent, ev domain.Event) (domain.Event, error) {
+	var cd cdevent
+	if err := json.Unmarshal(ce.Data, &cd); err != nil {
+		return ev, domain.Reject(domain.ReasonInvalidContent, "data is not a CDEvent: %s", jsonProblem(err))
+	}
+	if cd.Context.Version == "" && cd.Context.SpecVersion == "" && cd.Subject == nil {
+		return ev, domain.Reject(domain.ReasonInvalidContent, "data is not a CDEvent: no context or subject")
+	}
+	if cd.Context.Type != "" {
+		kind, err := ParseType(cd.Context.Type)
+		if err == nil && kind != ev.Kind {
+			return ev, domain.Reject(domain.ReasonInvalidContent, "CloudEvent type %q and CDEvent context.type %q disagree", ce.Type, cd.Context.Type)
+		}
+	}
+	// The CDEvent timestamp places the event in time windows; the CloudEvent
+	// time stands in when a producer leaves it out.
+	switch {
+	case cd.Context.Timestamp != "":
+		t, err := time.Parse(time.RFC3339Nano, cd.Context.Timestamp)
+		if err != nil {
+			return ev, domain.Reject(domain.ReasonBadTimestamp, "context.timestamp %q is not an RFC 3339 timestamp", cd.Context.Timestamp)
+		}
+		ev.Time = t.UTC()
+	case !ce.Time.IsZero():
+		ev.Time = ce.Time
+	default:
+		return ev, domain.Reject(domain.ReasonBadTimestamp, "CDEvent has no context.timestamp and the CloudEvent no time")
+	}
+	if ev.Time.Year() < 1970 || ev.Time.Year() > 9999 {
+		return ev, domain.Reject(domain.ReasonBadTimestamp, "timestamp %s is out of range", ev.Time.Format(time.RFC3339))
+	}
+	if cd.Subject == nil || strings.TrimSpace(cd.Subject.ID) == "" {
+		return ev, domain.Reject(domain.ReasonMissingField, "CDEvent subject.id is missing")
+	}
+	ev.SubjectID = cd.Subject.ID
+	ev.SubjectSource = cd.Subject.Source
+	if ev.SubjectSource == "" {
+		ev.SubjectSource = cd.Context.Source
+	}
+	var c content
+	if len(cd.Subject.Content) > 0 && string(cd.Subject.Content) != "null" {
+		if err := json.Unmarshal(cd.Subject.Content, &c); err != nil {
+			return ev, domain.Reject(domain.ReasonInvalidContent, "subject.content: %s", jsonProblem(err))
+		}
+	}
+	custom, err := parseCustomData(cd.CustomData, cd.CustomDataContentType)
+	if err != nil {
+		return ev, err
+	}
+	ev.Team, ev.Title, ev.Branch = strings.TrimSpace(custom.Team), custom.Title, custom.Branch
+	ev.Hotfix = truthy(custom.Hotfix)
+	explicit, err := ideaList(custom.Ideas)
+	if err != nil {
+		return ev, err
+	}
+
+	switch k := ev.Kind; {
+	case k.IsChange():
+		ev.Repository = c.Repository.ID
+	case k.IsBuild():
+		ev.Artifact = c.ArtifactID
+		ev.PipelineName = c.PipelineName
+		ev.Outcome = domain.ParseOutcome(c.Outcome)
+	case k.IsTestRun():
+		ev.Outcome = domain.ParseOutcome(c.Outcome)
+		ev.Environment = c.Environment.ID
+	case k == domain.KindArtifactPackaged:
+		ev.Artifact = ev.SubjectID
+		ev.Change, ev.ChangeSource = c.Change.ID, c.Change.Source
+		if ev.Change == "" {
+			return ev, domain.Reject(domain.ReasonMissingField, "artifact.packaged needs subject.content.change.id to link the artifact to a change")
+		}
+	case k.Subject() == "artifact":
+		ev.Artifact = ev.SubjectID
+	case k.Subject() == "service":
+		ev.Service = ev.SubjectID
+		ev.Environment = c.Environment.ID
+		ev.Artifact = c.ArtifactID
+		if ev.Environment == "" && k != domain.KindServiceRemoved && k.IsDeployment() {
+			return ev, domain.Reject(domain.ReasonMissingField, "%s needs subject.content.environment.id", k)
+		}
+		if ev.Artifact == "" && (k == domain.KindServiceDeployed || k == domain.KindServiceUpgraded) {
+			return ev, domain.Reject(domain.ReasonMissingField, "%s needs subject.content.artifactId", k)
+		}
+	case k.Subject() == "incident":
+		ev.Environment = c.Environment.ID
+		ev.Service = c.Service.ID
+		ev.Artifact = c.ArtifactID
+		if ev.Environment == "" {
+			return ev, domain.Reject(domain.ReasonMissingField, "%s needs subject.content.environment.id", k)
+		}
+	}
+	var texts []string
+	if ev.Kind.IsChange() {
+		texts = append(texts, ev.SubjectID)
+	}
+	texts = append(texts, ev.Title, ev.Branch)
+	ev.Ideas = domain.IdeaKeys(d.ideaKeys, explicit, texts...)
+	return ev, nil
+}
+
+func parseCustomData(raw json.RawMessage, contentType string) (customData, error) {
+	var cd customData
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || raw[0] != '{' {
+		// customData may be any value (even base64 text); only a JSON
+		// object carries Throughline's fields.
+		return cd, nil
+	}
+	if err := json.Unmarshal(raw, &cd); err != nil {
+		return cd, domain.Reject(domain.ReasonInvalidContent, "customData: %s", jsonProblem(err))
+	}
+	return cd, nil
+}
+
+// ideaList accepts ["CHK-1","CHK-2"] or "CHK-1, CHK-2".
+func ideaList(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return list, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.Split(s, ","), nil
+	}
+	return nil, domain.Reject(domain.ReasonInvalidContent, "customData.ideas must be a list of idea keys")
+}
+
+func truthy(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		b, _ = strconv.ParseBool(strings.TrimSpace(s))
+	}
+	return b
+}
+
+// telemetry is the data of dev.throughline.telemetry.samples.v1.
+type telemetry struct {
+	Samples *[]struct {
+		Metric     string            `json:"metric"`
+		Value      json.RawMessage   `json:"value"`
+		Time       string            `json:"time"`
+		Attributes map[string]string `json:"attributes"`
+	} `json:"samples"`
+}
+
+// MaxSamplesPerEvent bounds the work one telemetry event can cause.
+const MaxSamplesPerEvent = 10_000
+
+func (d *Decoder) decodeTelemetry(ce domain.CloudEvent, ev domain.Event) (domain.Event, error) {
+	var td telemetry
+	if err := json.Unmarshal(ce.Data, &td); err != nil {
+		return ev, domain.Reject(domain.ReasonInvalidContent, "telemetry data: %s", jsonProblem(err))
+	}
+	if td.Samples == nil {
+		return ev, domain.Reject(domain.ReasonMissingField, "telemetry data has no samples list")
+	}
+	if len(*td.Samples) == 0 {
+		return ev, domain.Reject(domain.ReasonMissingField, "telemetry data has an empty samples list")
+	}
+	if len(*td.Samples) > MaxSamplesPerEvent {
+		return ev, domain.Reject(domain.ReasonTooLarge, "telemetry event has %d samples; the limit is %d", len(*td.Samples), MaxSamplesPerEvent)
+	}
+	ev.Samples = make([]domain.Sample, 0, len(*td.Samples))
+	for i, s := range *td.Samples {
+		if strings.TrimSpace(s.Metric) == "" {
+			return ev, domain.Reject(domain.ReasonMissingField, "sample %d has no metric name", i)
+		}
+		v, err := sampleValue(s.Value)
+		if err != nil {
+			return ev, domain.Reject(domain.ReasonBadValue, "sample %d (%s): %v", i, s.Metric, err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, s.Time)
+		if err != nil {
+			return ev, domain.Reject(domain.ReasonBadTimestamp, "sample %d (%s): time %q is not an RFC 3339 timestamp", i, s.Metric, s.Time)
+		}
+		if t.Year() < 1970 || t.Year() > 9999 {
+			return ev, domain.Reject(domain.ReasonBadTimestamp, "sample %d (%s): time %q is out of range", i, s.Metric, s.Time)
+		}
+		ev.Samples = append(ev.Samples, domain.Sample{Metric: s.Metric, Value: v, Time: t.UTC(), Attributes: s.Attributes})
+		if ev.Time.IsZero() || t.Before(ev.Time) {
+			ev.Time = t.UTC()
+		}
+	}
+	if !ce.Time.IsZero() {
+		ev.Time = ce.Time
+	}
+	return ev, nil
+}
+
+// sampleValue reads a finite number. JSON has no NaN or Infinity, but
+// producers write them as strings; those are refused by name.
+func sampleValue(raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, errString("value is missing")
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err == nil {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, errString("value is not finite")
+		}
+		return f, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return 0, errString("value " + strconv.Quote(s) + " is not finite")
+		}
+		return 0, errString("value " + strconv.Quote(s) + " is a string, not a number")
+	}
+	return 0, errString("value is not a number")
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// jsonProblem describes a JSON type error without echoing the input.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "field " + strconv.Quote(te.Field) + " should be " + te.Type.String() + ", not " + te.Value
+	}
+	return "malformed JSON"
+}
+
+// SubjectFor is the NATS subject a producer uses for an event:
+// <prefix>.events.delivery.<service> or <prefix>.events.telemetry.<service>.
+// Throughline itself routes by type, never by subject.
+func SubjectFor(prefix string, ev domain.Event) string {
+	kind, service := "delivery", ev.Service
+	if ev.Kind == domain.KindTelemetry {
+		kind = "telemetry"
+		if len(ev.Samples) > 0 {
+			service = ev.Samples[0].Attributes["service"]
+		}
+	}
+	if service == "" {
+		service = "unknown"
+	}
+	return prefix + ".events." + kind + "." + subjectToken(service)
+}
+
+func subjectToken(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '.', '*', '>', ' ', '\t', '\n', '\r':
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/throughline/throughline/domain"
+)
+
+type eventRow struct {
+	bun.BaseModel `bun:"table:events,alias:e"`
+
+	ID         int64  `bun:"id,pk,autoincrement"`
+	Source     string `bun:"source"`
+	EventID    string `bun:"event_id"`
+	Type       string `bun:"type"`
+	Kind       string `bun:"kind"`
+	SubjectID  string `bun:"subject_id"`
+	At         int64  `bun:"at"`
+	ReceivedAt int64  `bun:"received_at"`
+	StreamSeq  int64  `bun:"stream_seq"`
+	AppliedGen int64  `bun:"applied_gen"`
+	Data       []byte `bun:"data"`
+}
+
+type insertedEvent struct {
+	ID      int64  `bun:"id"`
+	Source  string `bun:"source"`
+	EventID string `bun:"event_id"`
+}
+
+// applied is a newly stored event whose projections must be updated.
+type applied struct {
+	pk int64
+	ev domain.Event
+}
+
+// insertChunk bounds statement size (bound parameters per statement).
+const insertChunk = 400
+
+// StoreEvents stores a batch of events and updates every projection in one
+// transaction. Each event's outcome is returned in order: stored, duplicate
+// (identity already stored, or repeated in the batch) or redelivered (the
+// same stream message came again after a crash before its ack).
+func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]domain.StoreOutcome, error) {
+	out := make([]domain.StoreOutcome, len(recs))
+	if len(recs) == 0 {
+		return out, nil
+	}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for i := range out {
+			out[i] = 0
+		}
+		gen, err := s.generation(ctx, tx, false)
+		if err != nil {
+			return err
+		}
+		now := micros(s.now())
+		// The first occurrence of an identity in the batch is the candidate.
+		first := map[domain.Identity]int{}
+		rows := make([]eventRow, 0, len(recs))
+		rowIndex := make([]int, 0, len(recs))
+		for i, r := range recs {
+			if _, dup := first[r.Event.Identity]; dup {
+				out[i] = domain.Duplicate
+				continue
+			}
+			first[r.Event.Identity] = i
+			rows = append(rows, eventRow{
+				Source: r.Event.Source, EventID: r.Event.ID, Type: r.Event.Type, Kind: string(r.Event.Kind),
+				SubjectID: r.Event.SubjectID, At: micros(r.Event.Time), ReceivedAt: now,
+				StreamSeq: int64(r.StreamSeq), AppliedGen: gen, Data: r.Raw,
+			})
+			rowIndex = append(rowIndex, i)
+		}
+		var inserted []insertedEvent
+		for start := 0; start < len(rows); start += insertChunk {
+			chunk := rows[start:min(start+insertChunk, len(rows))]
+			var got []insertedEvent
+			if _, err := tx.NewInsert().Model(&chunk).
+				On("CONFLICT (source, event_id) DO NOTHING").
+				Returning("id, source, event_id").
+				Exec(ctx, &got); err != nil {
+				return fmt.Errorf("insert events: %w", err)
+			}
+			inserted = append(inserted, got...)
+		}
+		pkOf := make(map[domain.Identity]int64, len(inserted))
+		for _, in := range inserted {
+			pkOf[domain.Identity{Source: in.Source, ID: in.EventID}] = in.ID
+		}
+		var toApply []applied
+		var missing []domain.Identity
+		for _, i := range rowIndex {
+			id := recs[i].Event.Identity
+			if pk, ok := pkOf[id]; ok {
+				out[i] = domain.Stored
+				toApply = append(toApply, applied{pk: pk, ev: recs[i].Event})
+			} else {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			seqs, err := storedSeqs(ctx, tx, missing)
+			if err != nil {
+				return err
+			}
+			for _, i := range rowIndex {
+				if out[i] != 0 {
+					continue
+				}
+				seq, ok := seqs[recs[i].Event.Identity]
+				if ok && recs[i].StreamSeq != 0 && seq == int64(recs[i].StreamSeq) {
+					out[i] = domain.Redelivered
+				} else {
+					out[i] = domain.Duplicate
+				}
+			}
+		}
+		if err := s.applyProjections(ctx, tx, toApply); err != nil {
+			return err
+		}
+		var stored, dups int64
+		for _, o := range out {
+			switch o {
+			case domain.Stored:
+				stored++
+			case domain.Duplicate:
+				dups++
+			}
+		}
+		return s.addCounters(ctx, tx, map[string]int64{counterStored: stored, counterDuplicates: dups})
+	})
+	return out, err
+}
+
+// storedSeqs returns the stream sequence that stored each identity.
+func storedSeqs(ctx context.Context, tx bun.IDB, ids []domain.Identity) (map[domain.Identity]int64, error) {
+	out := make(map[domain.Identity]int64, len(ids))
+	for start := 0; start < len(ids); start += insertChunk {
+		chunk := ids[start:min(start+insertChunk, len(ids))]
+		tuples := make([]any, 0, len(chunk))
+		for _, id := range chunk {
+			tuples = append(tuples, bun.In([]string{id.Source, id.ID}))
+		}
+		var rows []struct {
+			Source    string `bun:"source"`
+			EventID   string `bun:"event_id"`
+			StreamSeq int64  `bun:"stream_seq"`
+		}
+		placeholders := make([]byte, 0, len(chunk)*4)
+		for i := range chunk {
+			if i > 0 {
+				placeholders = append(placeholders, ',')
+			}
+			placeholders = append(placeholders, "(?)"...)
+		}
+		q := "SELECT source, event_id, stream_seq FROM events WHERE (source, event_id) IN (" + string(placeholders) + ")"
+		if err := tx.NewRaw(q, tuples...).Scan(ctx, &rows); err != nil {
+			return nil, fmt.Errorf("look up stored events: %w", err)
+		}
+		for _, r := range rows {
+			out[domain.Identity{Source: r.Source, ID: r.EventID}] = r.StreamSeq
+		}
+	}
+	return out, nil
+}
+
+// generation returns the projection generation. Writers hold a shared lock on
+// it for their transaction (PostgreSQL), so a rebuild's exclusive lock waits
+// for them and no event is applied twice within one generation. SQLite
+// serialises writers anyway.
+func (s *Store) generation(ctx context.Context, tx bun.Tx, exclusive bool) (int64, error) {
+	q := "SELECT generation FROM projection_state WHERE id = 1"
+	if s.dialect == Postgres {
+		if exclusive {
+			q += " FOR UPDATE"
+		} else {
+			q += " FOR SHARE"
+		}
+	}
+	var gen int64
+	if err := tx.NewRaw(q).Scan(ctx, &gen); err != nil {
+		return 0, fmt.Errorf("read projection generation: %w", err)
+	}
+	return gen, nil
+}
+
+// Counter names of the ingest status.
+const (
+	counterStored      = "stored"
+	counterDuplicates  = "duplicates"
+	counterDeadLetters = "dead_letters"
+)
+
+type counterRow struct {
+	bun.BaseModel `bun:"table:ingest_counters,alias:c"`
+
+	Name  string `bun:"name,pk"`
+	Shard string `bun:"shard,pk"`
+	Value int64  `bun:"value"`
+}
+
+func (s *Store) addCounters(ctx context.Context, db bun.IDB, deltas map[string]int64) error {
+	rows := make([]counterRow, 0, len(deltas))
+	for name, d := range deltas {
+		if d != 0 {
+			rows = append(rows, counterRow{Name: name, Shard: s.shard, Value: d})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := db.NewInsert().Model(&rows).
+		On("CONFLICT (name, shard) DO UPDATE").
+		Set("value = c.value + EXCLUDED.value").
+		Exec(ctx)
+	return err
+}
+
+// AddDuplicates counts duplicates detected before the consumer saw them (a
+// publish that JetStream's duplicate window absorbed).
+func (s *Store) AddDuplicates(ctx context.Context, n int64) error {
+	return s.addCounters(ctx, s.db, map[string]int64{counterDuplicates: n})
+}
+
+// IngestStatus sums the counters.
+func (s *Store) IngestStatus(ctx context.Context) (domain.IngestStatus, error) {
+	var rows []struct {
+		Name  string `bun:"name"`
+		Total int64  `bun:"total"`
+	}
+	if err := s.db.NewRaw("SELECT name, SUM(value) AS total FROM ingest_counters GROUP BY name").Scan(ctx, &rows); err != nil {
+		return domain.IngestStatus{}, err
+	}
+	var st domain.IngestStatus
+	for _, r := range rows {
+		switch r.Name {
+		case counterStored:
+			st.Stored = r.Total
+		case counterDuplicates:
+			st.Duplicates = r.Total
+		case counterDeadLetters:
+			st.DeadLetters = r.Total
+		}
+	}
+	return st, nil
+}
+
+// StoredEvent is a raw event as kept, for rebuilds and drill-downs.
+type StoredEvent struct {
+	PK         int64
+	Identity   domain.Identity
+	Type       string
+	Kind       domain.EventKind
+	At         time.Time
+	AppliedGen int64
+	Data       []byte
+}
+
+// EventsAfter returns up to limit stored events with primary key above
+// afterPK, in key order.
+func (s *Store) EventsAfter(ctx context.Context, afterPK int64, limit int) ([]StoredEvent, error) {
+	var rows []eventRow
+	if err := s.db.NewSelect().Model(&rows).Where("id > ?", afterPK).Order("id").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]StoredEvent, len(rows))
+	for i, r := range rows {
+		out[i] = StoredEvent{
+			PK: r.ID, Identity: domain.Identity{Source: r.Source, ID: r.EventID}, Type: r.Type,
+			Kind: domain.EventKind(r.Kind), At: fromMicros(r.At), AppliedGen: r.AppliedGen, Data: r.Data,
+		}
+	}
+	return out, nil
+}
+
+// canonicalAttrs is the stored key of an attribute set: JSON with sorted keys.
+func canonicalAttrs(attrs map[string]string) string {
+	if len(attrs) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(attrs) // map keys are sorted by encoding/json
+	return string(b)
+}

@@ -1,0 +1,189 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// projectionTables are emptied by a rebuild. Series ids stay (rollups refer
+// to them and they are never wrong); user decisions (overrides, teams set by
+// hand) are not projections and survive.
+var projectionTables = []string{
+	"changes", "artifact_changes", "artifacts", "deployments", "incident_events",
+	"incidents", "runs", "event_ideas", "metric_rollups",
+}
+
+// BeginRebuild starts a new projection generation and empties the
+// projections. Events stored from now on are applied in the new generation by
+// whoever stores them; older ones must be reapplied with ReapplyEvents.
+func (s *Store) BeginRebuild(ctx context.Context) (int64, error) {
+	var gen int64
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		old, err := s.generation(ctx, tx, true)
+		if err != nil {
+			return err
+		}
+		gen = old + 1
+		if _, err := tx.NewRaw("UPDATE projection_state SET generation = ? WHERE id = 1", gen).Exec(ctx); err != nil {
+			return err
+		}
+		for _, t := range projectionTables {
+			if _, err := tx.NewRaw("DELETE FROM " + t).Exec(ctx); err != nil {
+				return fmt.Errorf("empty %s: %w", t, err)
+			}
+		}
+		_, err = tx.NewRaw("DELETE FROM services WHERE team_by_user = ?", false).Exec(ctx)
+		return err
+	})
+	return gen, err
+}
+
+// Reapply is a stored event to project again.
+type Reapply struct {
+	PK    int64
+	Event domain.Event
+}
+
+// ReapplyEvents projects stored events into generation gen. Events already in
+// gen are skipped, so a rebuild interrupted half-way can simply run again.
+func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) error {
+	if len(items) == 0 {
+		return nil
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		cur, err := s.generation(ctx, tx, false)
+		if err != nil {
+			return err
+		}
+		if cur != gen {
+			return domain.Errorf(domain.ECONFLICT, "another rebuild started (generation %d, this one %d)", cur, gen)
+		}
+		pks := make([]int64, len(items))
+		for i, it := range items {
+			pks[i] = it.PK
+		}
+		var claimed []int64
+		if err := tx.NewRaw("UPDATE events SET applied_gen = ? WHERE id IN (?) AND applied_gen < ? RETURNING id",
+			gen, bun.In(pks), gen).Scan(ctx, &claimed); err != nil {
+			return fmt.Errorf("claim events: %w", err)
+		}
+		ok := make(map[int64]bool, len(claimed))
+		for _, pk := range claimed {
+			ok[pk] = true
+		}
+		var todo []applied
+		for _, it := range items {
+			if ok[it.PK] {
+				todo = append(todo, applied{pk: it.PK, ev: it.Event})
+			}
+		}
+		return s.applyProjections(ctx, tx, todo)
+	})
+}
+
+// DumpProjections renders every projection as sorted text lines, with event
+// keys replaced by event identities, so that two databases holding the same
+// events can be compared however the events arrived.
+func (s *Store) DumpProjections(ctx context.Context) (map[string][]string, error) {
+	queries := map[string]string{
+		"changes":          "SELECT change_id, first_at, created_at, merged_at, abandoned_at, repository, source FROM changes",
+		"artifact_changes": "SELECT artifact_id, change_id, packaged_at FROM artifact_changes",
+		"artifacts":        "SELECT artifact_id, packaged_at, published_at FROM artifacts",
+		"deployments": `SELECT e.source, e.event_id, d.service, d.environment, d.artifact_id, d.at, d.kind, d.production, d.rollback, d.hotfix, d.team
+			FROM deployments d JOIN events e ON e.id = d.event_pk`,
+		"incident_events": `SELECT e.source, e.event_id, ie.incident_id, ie.kind, ie.at, ie.service, ie.artifact_id, ie.environment
+			FROM incident_events ie JOIN events e ON e.id = ie.event_pk`,
+		"incidents": "SELECT incident_id, service, artifact_id, environment, production, started_at, resolved_at FROM incidents",
+		"runs": `SELECT e.source, e.event_id, r.kind, r.subject_id, r.artifact_id, r.environment, r.pipeline, r.outcome, r.at
+			FROM runs r JOIN events e ON e.id = r.event_pk`,
+		"event_ideas": `SELECT ei.idea_key, e.source, e.event_id, ei.kind, ei.ref, ei.at FROM event_ideas ei JOIN events e ON e.id = ei.event_pk`,
+		"services":    "SELECT service, team, team_at, team_by_user FROM services",
+		"metric_rollups": `SELECT ms.metric, ms.attrs, mr.res, mr.bucket, mr.n, mr.sum, mr.min, mr.max
+			FROM metric_rollups mr JOIN metric_series ms ON ms.id = mr.series_id`,
+	}
+	out := map[string][]string{}
+	for name, q := range queries {
+		rows, err := s.db.QueryContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("dump %s: %w", name, err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				parts[i] = normaliseValue(v)
+			}
+			lines = append(lines, strings.Join(parts, "|"))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		sort.Strings(lines)
+		out[name] = lines
+	}
+	return out, nil
+}
+
+// normaliseValue prints a scanned value the same way on both dialects
+// (SQLite returns booleans as integers, PostgreSQL as bools).
+func normaliseValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case []byte:
+		return string(x)
+	case float64:
+		return fmt.Sprintf("%.9g", x)
+	}
+	return fmt.Sprint(v)
+}
+
+// SyncProductionEnvs re-evaluates stored production flags when the
+// --production-envs setting changed since the last start.
+func (s *Store) SyncProductionEnvs(ctx context.Context) (changed bool, err error) {
+	want := s.prodEnvs.String()
+	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var have []string
+		if err := tx.NewRaw("SELECT value FROM settings WHERE key = 'production_envs'").Scan(ctx, &have); err != nil {
+			return err
+		}
+		if len(have) == 1 && have[0] == want {
+			return nil
+		}
+		changed = len(have) == 1
+		envs := []string(s.prodEnvs)
+		if len(envs) == 0 {
+			envs = []string{""}
+		}
+		for _, t := range []string{"deployments", "incidents"} {
+			if _, err := tx.NewRaw("UPDATE "+t+" SET production = (LOWER(TRIM(environment)) IN (?))", bun.In(envs)).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewRaw("INSERT INTO settings (key, value) VALUES ('production_envs', ?) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", want).Exec(ctx)
+		return err
+	})
+	return changed, err
+}
