@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized"
 	EFORBIDDEN    = "forbidden"
 	ETOOMANY      = "too_many_requests"
+	ETOOLARGE     = "too_large"
 )
 
 // Error is the one error type that crosses package boundaries with a meaning

@@ -20,6 +20,7 @@ var statusOf = map[string]int{
 	domain.ECONFLICT:     http.StatusConflict,
 	domain.ETOOMANY:      http.StatusTooManyRequests,
 	domain.EINTERNAL:     http.StatusInternalServerError,
+	domain.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 }
 
 // codeOf is the reverse, for errors raised by echo itself.

@@ -34,6 +34,7 @@ func (s *Server) routes() error {
 	viewer.GET("/dora", s.handleDORA)
 	viewer.GET("/trends", s.handleTrends)
 	viewer.GET("/settings", s.handleSettings)
+	viewer.GET("/settings/ingest", s.handleIngestPage)
 
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
@@ -44,9 +45,14 @@ func (s *Server) routes() error {
 	admin.POST("/tokens", s.handleCreateToken)
 	admin.POST("/tokens/:id/revoke", s.handleRevokeToken)
 	admin.GET("/audit", s.handleAudit)
+	admin.POST("/dead-letters/:id/replay", s.handleReplayPage)
 
 	// JSON API: bearer tokens with scopes; no cookies, so no CSRF.
 	api := e.Group("/api/v1", s.requireToken)
 	api.GET("/token", s.handleAPIToken)
+	api.POST("/events", s.handlePostEvents, requireScope(domain.ScopeIngest), limitBody(maxEventsBody))
+	api.GET("/ingest/status", s.handleIngestStatus, requireScope(domain.ScopeRead))
+	api.GET("/dead-letters", s.handleDeadLetters, requireScope(domain.ScopeRead))
+	api.POST("/dead-letters/:id/replay", s.handleReplayAPI, requireScope(domain.ScopeAdmin))
 	return nil
 }

@@ -39,6 +39,37 @@ type AdminStore interface {
 	AuditLog(ctx context.Context, limit int) ([]domain.AuditEntry, error)
 }
 
+// EventGateway accepts CloudEvents posted over HTTP: it reads the body per
+// the CloudEvents HTTP binding (structured, batch, binary), validates each
+// event and publishes the valid ones, returning only after JetStream
+// acknowledged them.
+type EventGateway interface {
+	Accept(ctx context.Context, header http.Header, body []byte) ([]EventResult, error)
+}
+
+// EventResult is the fate of one posted event.
+type EventResult struct {
+	Index     int    `json:"index"`
+	ID        string `json:"id,omitempty"`
+	Source    string `json:"source,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Accepted  bool   `json:"-"`
+	Duplicate bool   `json:"-"`
+	Reason    string `json:"reason,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// IngestReader reports on ingestion.
+type IngestReader interface {
+	IngestStatus(ctx context.Context) (domain.IngestStatus, error)
+	DeadLetters(ctx context.Context, limit int) ([]domain.DeadLetter, error)
+}
+
+// DeadLetterReplayer sends a dead letter back to the events stream.
+type DeadLetterReplayer interface {
+	Replay(ctx context.Context, id int64) error
+}
+
 // Check is one dependency /readyz asks about.
 type Check struct {
 	Name string
@@ -74,10 +105,15 @@ type Config struct {
 
 // Deps are the services the handlers use.
 type Deps struct {
-	Auth   AuthStore
-	Admin  AdminStore
-	Checks []Check
-	Assets *assets.Assets
+	Auth     AuthStore
+	Admin    AdminStore
+	Checks   []Check
+	Assets   *assets.Assets
+	Events   EventGateway
+	Ingest   IngestReader
+	Replayer DeadLetterReplayer
+	// Lag reports the consumer's backlog; optional.
+	Lag func(ctx context.Context) (pending uint64, ackPending int, err error)
 }
 
 // Server is the HTTP server.
@@ -91,8 +127,8 @@ type Server struct {
 
 // New builds the server and its routes. It does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil {
-		return nil, errors.New("web: Auth, Admin and Assets are required")
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil {
+		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest and Replayer are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

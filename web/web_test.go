@@ -26,6 +26,16 @@ import (
 
 const testPassword = "correct horse battery staple"
 
+type gatewayFunc func(context.Context, http.Header, []byte) ([]web.EventResult, error)
+
+func (f gatewayFunc) Accept(ctx context.Context, h http.Header, b []byte) ([]web.EventResult, error) {
+	return f(ctx, h, b)
+}
+
+type replayFunc func(context.Context, int64) error
+
+func (f replayFunc) Replay(ctx context.Context, id int64) error { return f(ctx, id) }
+
 type env struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -43,7 +53,12 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 	up := new(atomic.Bool)
 	up.Store(true)
 	s, err := web.New(web.Config{Version: "test", SignInRate: 5}, web.Deps{
-		Auth: store, Admin: store, Assets: a,
+		Auth: store, Admin: store, Assets: a, Ingest: store,
+		// The real gateway and replayer join NATS and the decoder; the
+		// end-to-end tests in cmd/throughline drive them. Here they only
+		// need to answer.
+		Events:   gatewayFunc(func(context.Context, http.Header, []byte) ([]web.EventResult, error) { return nil, nil }),
+		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: func(context.Context) error {
@@ -253,7 +268,7 @@ func TestRolesAreEnforced(t *testing.T) {
 	adminPages := []string{"/settings/users", "/settings/tokens", "/settings/audit"}
 	for _, who := range []string{"viewer", "editor", "admin"} {
 		c := e.signIn(who + "@example.com")
-		for _, p := range []string{"/", "/roadmap", "/value-streams", "/dora", "/trends", "/settings"} {
+		for _, p := range []string{"/", "/roadmap", "/value-streams", "/dora", "/trends", "/settings", "/settings/ingest"} {
 			if resp, _ := e.get(c, p); resp.StatusCode != http.StatusOK {
 				t.Errorf("%s GET %s: %d", who, p, resp.StatusCode)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/adapters/natsbus"
 	"github.com/throughline/throughline/adapters/sqlstore"
 	"github.com/throughline/throughline/assets"
@@ -31,6 +32,7 @@ type App struct {
 	Store    *sqlstore.Store
 	Embedded *natsbus.Embedded
 	Bus      *natsbus.Bus
+	Consumer *natsbus.Consumer
 	Web      *web.Server
 
 	listener net.Listener
@@ -85,6 +87,26 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 
+	if changed, err := store.SyncProductionEnvs(ctx); err != nil {
+		return err
+	} else if changed {
+		a.Log.Warn("--production-envs changed: production flags re-evaluated; run `throughline rebuild` to recompute everything derived from them", "production_envs", cfg.ProductionEnvs)
+	}
+	dec, err := cdevents.NewDecoder(cfg.IdeaKeyPattern)
+	if err != nil {
+		return err
+	}
+	in := &ingestor{dec: dec, store: store, log: a.Log}
+	a.Consumer, err = a.Bus.StartConsumer(ctx, natsbus.ConsumerOptions{
+		BatchSize: cfg.IngestBatch, MaxDeliver: cfg.MaxDeliver, Healthy: store.Ping, Logger: a.Log,
+	}, in.handle, func(ctx context.Context, dl domain.DeadLetter) error {
+		_, err := store.RecordDeadLetter(ctx, dl)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
 	admin, password, err := ensureAdmin(ctx, store, cfg.AdminEmail)
 	if err != nil {
 		return err
@@ -111,9 +133,13 @@ func (a *App) Run(ctx context.Context) error {
 			ProductionEnvs: cfg.ProductionEnvs,
 		},
 	}, web.Deps{
-		Auth:   store,
-		Admin:  store,
-		Assets: assetSet,
+		Auth:     store,
+		Admin:    store,
+		Assets:   assetSet,
+		Events:   &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix},
+		Ingest:   store,
+		Replayer: &replayer{store: store, bus: a.Bus},
+		Lag:      a.Bus.ConsumerLag,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: a.Bus.Ping},
@@ -186,6 +212,9 @@ func (a *App) Close() error {
 		}
 		cancel()
 	}
+	if a.Consumer != nil {
+		a.Consumer.Stop()
+	}
 	if a.Bus != nil {
 		if err := a.Bus.Close(); err != nil {
 			errs = append(errs, err)
@@ -203,7 +232,7 @@ func (a *App) Close() error {
 }
 
 func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
-	return sqlstore.Open(ctx, sqlstore.Options{DSN: cfg.DB, DataDir: cfg.DataDir})
+	return sqlstore.Open(ctx, sqlstore.Options{DSN: cfg.DB, DataDir: cfg.DataDir, ProductionEnvs: domain.ParseProductionEnvs(cfg.ProductionEnvs)})
 }
 
 func natsConfig(cfg Config, emb *natsbus.Embedded, log *slog.Logger) natsbus.Config {

@@ -39,6 +39,8 @@ flag name in upper case with - as _ (--data-dir → THROUGHLINE_DATA_DIR).`,
 		newUserCommand(stdin, stdout, stderr),
 		newTokenCommand(stdout, stderr),
 		newHealthcheckCommand(stdout),
+		newPublishCommand(stdin, stdout, stderr),
+		newRebuildCommand(stdout, stderr),
 	)
 	return root
 }
@@ -93,7 +95,10 @@ and its password printed once.`,
 	natsClientFlags(fs, &cfg)
 	natsServerFlags(fs, &cfg)
 	fs.BoolVar(&cfg.Demo, "demo", cfg.Demo, "publish a realistic demo history through NATS on first start")
-	fs.StringVar(&cfg.ProductionEnvs, "production-envs", cfg.ProductionEnvs, "environment ids that count as production (comma-separated, case-insensitive)")
+	fs.IntVar(&cfg.DemoDays, "demo-days", cfg.DemoDays, "days of history --demo publishes")
+	eventFlags(fs, &cfg)
+	fs.IntVar(&cfg.IngestBatch, "ingest-batch", cfg.IngestBatch, "events stored per transaction by the consumer")
+	fs.IntVar(&cfg.MaxDeliver, "max-deliver", cfg.MaxDeliver, "deliveries of a failing event before it becomes a dead letter")
 	fs.StringVar(&cfg.SecureCookies, "secure-cookies", cfg.SecureCookies, "auto (Secure when served over TLS), always or never")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", cfg.TrustProxy, "trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts")

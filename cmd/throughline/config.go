@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/throughline/throughline/domain"
 )
 
 // Config is everything a Throughline process can be told at start-up. Every
@@ -44,7 +46,11 @@ type Config struct {
 
 	// Behaviour.
 	Demo           bool
+	DemoDays       int
 	ProductionEnvs string
+	IdeaKeyPattern string
+	IngestBatch    int
+	MaxDeliver     int
 
 	// Logging.
 	LogLevel  string
@@ -65,6 +71,10 @@ func DefaultConfig() Config {
 		SessionTTL:     7 * 24 * time.Hour,
 		AdminEmail:     "admin@throughline.local",
 		ProductionEnvs: "production,prod",
+		IdeaKeyPattern: domain.DefaultIdeaKeyPattern,
+		IngestBatch:    500,
+		MaxDeliver:     10,
+		DemoDays:       90,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}
@@ -93,6 +103,11 @@ func natsServerFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.Stream, "stream", c.Stream, "bind this existing events stream instead of creating one")
 	fs.StringVar(&c.StreamPrefix, "stream-prefix", c.StreamPrefix, "stream names are <prefix>_EVENTS and <prefix>_DLQ")
 	fs.Var(newDaysValue(&c.Retention), "retention", "how long events stay replayable in the stream (e.g. 400d, 720h)")
+}
+
+func eventFlags(fs *pflag.FlagSet, c *Config) {
+	fs.StringVar(&c.ProductionEnvs, "production-envs", c.ProductionEnvs, "environment ids that count as production (comma-separated, case-insensitive)")
+	fs.StringVar(&c.IdeaKeyPattern, "idea-key-pattern", c.IdeaKeyPattern, "regular expression that finds idea keys in change ids, titles and branches")
 }
 
 func logFlags(fs *pflag.FlagSet, c *Config) {

@@ -2,6 +2,8 @@ package views
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,4 +23,32 @@ func curlExample(base string) string {
 		"  -H \"Authorization: Bearer $TOKEN\" \\\n" +
 		"  -H \"Content-Type: application/cloudevents+json\" \\\n" +
 		"  --data @event.json"
+}
+
+// formatCount writes a count with thin thousands separators.
+func formatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteRune(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// preview shows a message body as text, cut to a readable length.
+func preview(b []byte) string {
+	const max = 4096
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if len(s) > max {
+		return s[:max] + "\n… (" + strconv.Itoa(len(b)-max) + " more bytes)"
+	}
+	return s
 }

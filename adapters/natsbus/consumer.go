@@ -1,0 +1,337 @@
+package natsbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// Message is one delivery from the events stream. Handlers see only this,
+// never the transport.
+type Message struct {
+	Subject      string
+	Header       map[string][]string
+	Data         []byte
+	StreamSeq    uint64
+	NumDelivered uint64
+	Published    time.Time
+
+	msg jetstream.Msg
+}
+
+// Handler processes a batch and returns one result per message, in order:
+// nil acks it; a rejection (domain.Reject) sends it to the dead-letter
+// stream; any other error retries it later.
+type Handler func(ctx context.Context, msgs []*Message) []error
+
+// DeadLetterSink records a dead letter (idempotently per stream sequence)
+// before it is published to the dead-letter stream.
+type DeadLetterSink func(ctx context.Context, dl domain.DeadLetter) error
+
+// ConsumerOptions tune the ingest consumer.
+type ConsumerOptions struct {
+	BatchSize int           // messages per handler call (and per transaction)
+	MaxWait   time.Duration // how long to wait for more messages once one arrived
+	// MaxDeliver is how often a failing message is tried before it becomes a
+	// dead letter ("max_deliveries"). Failures while Healthy reports an
+	// outage do not count: an outage is not a poison message.
+	MaxDeliver int
+	AckWait    time.Duration
+	Healthy    func(context.Context) error
+	Logger     *slog.Logger
+}
+
+func (o *ConsumerOptions) defaults() {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 2 * time.Millisecond
+	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = 10
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// ConsumerStats count what the consumer did since it started.
+type ConsumerStats struct {
+	Batches     int64
+	Acked       int64
+	DeadLetters int64
+	Retried     int64
+}
+
+// Consumer is the running durable pull consumer throughline-ingest.
+type Consumer struct {
+	bus     *Bus
+	opts    ConsumerOptions
+	handle  Handler
+	sink    DeadLetterSink
+	cons    jetstream.Consumer
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped sync.Once
+
+	batches, acked, deadLetters, retried atomic.Int64
+}
+
+// StartConsumer binds (creating if needed) the durable consumer on the events
+// stream and starts processing in the background.
+func (b *Bus) StartConsumer(ctx context.Context, opts ConsumerOptions, handle Handler, sink DeadLetterSink) (*Consumer, error) {
+	opts.defaults()
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.names.EventsStream(), jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "Throughline ingestion: stores events and updates projections",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       opts.AckWait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		// Unlimited on the server: the consumer itself decides when a
+		// failing message becomes a dead letter, with the reason.
+		MaxDeliver:    -1,
+		MaxAckPending: 20 * opts.BatchSize,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", ConsumerName, b.names.EventsStream(), err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, cons: cons, log: opts.Logger.With("component", "consumer"), cancel: cancel, done: make(chan struct{})}
+	go c.run(runCtx)
+	return c, nil
+}
+
+// Stats reports counts since start.
+func (c *Consumer) Stats() ConsumerStats {
+	return ConsumerStats{Batches: c.batches.Load(), Acked: c.acked.Load(), DeadLetters: c.deadLetters.Load(), Retried: c.retried.Load()}
+}
+
+// Stop finishes the batch in hand, hands buffered messages back to the server
+// for immediate redelivery, and returns.
+func (c *Consumer) Stop() {
+	c.stopped.Do(func() {
+		c.cancel()
+		<-c.done
+	})
+}
+
+func (c *Consumer) run(ctx context.Context) {
+	defer close(c.done)
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		iter, err := c.cons.Messages(jetstream.PullMaxMessages(2 * c.opts.BatchSize))
+		if err != nil {
+			c.log.Warn("cannot pull from the events stream; retrying", "err", err)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		c.loop(ctx, iter)
+		iter.Drain()
+		c.handBack(iter)
+	}
+}
+
+// loop reads batches until the context ends or the iterator fails.
+func (c *Consumer) loop(ctx context.Context, iter jetstream.MessagesContext) {
+	for {
+		first, err := iter.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+				c.log.Warn("events iterator stopped; reopening", "err", err)
+				sleep(ctx, 500*time.Millisecond)
+			}
+			return
+		}
+		batch := []jetstream.Msg{first}
+		for len(batch) < c.opts.BatchSize {
+			m, err := iter.Next(jetstream.NextMaxWait(c.opts.MaxWait))
+			if err != nil {
+				break
+			}
+			batch = append(batch, m)
+		}
+		// The batch is finished even during shutdown, so that its
+		// transaction and its acks happen together.
+		c.process(context.WithoutCancel(ctx), batch)
+	}
+}
+
+// handBack naks messages that were buffered but not processed, so that
+// another instance (or this one after a restart) gets them at once.
+func (c *Consumer) handBack(iter jetstream.MessagesContext) {
+	for {
+		m, err := iter.Next(jetstream.NextMaxWait(50 * time.Millisecond))
+		if err != nil {
+			return
+		}
+		_ = m.Nak()
+	}
+}
+
+func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) {
+	msgs := make([]*Message, len(raw))
+	for i, m := range raw {
+		msg := &Message{Subject: m.Subject(), Header: m.Headers(), Data: m.Data(), msg: m}
+		if md, err := m.Metadata(); err == nil {
+			msg.StreamSeq = md.Sequence.Stream
+			msg.NumDelivered = md.NumDelivered
+			msg.Published = md.Timestamp
+		}
+		msgs[i] = msg
+	}
+	errs := c.safeHandle(ctx, msgs)
+	c.batches.Add(1)
+	var healthErr error
+	healthChecked := false
+	for i, m := range msgs {
+		err := errs[i]
+		if err == nil {
+			if aerr := m.msg.Ack(); aerr != nil {
+				c.log.Warn("ack failed; the message will be redelivered and recognised", "seq", m.StreamSeq, "err", aerr)
+			}
+			c.acked.Add(1)
+			continue
+		}
+		if reason := domain.RejectReason(err); reason != "" {
+			c.deadLetter(ctx, m, reason, domain.ErrorMessage(err))
+			continue
+		}
+		if int(m.NumDelivered) >= c.opts.MaxDeliver {
+			if !healthChecked && c.opts.Healthy != nil {
+				healthErr, healthChecked = c.opts.Healthy(ctx), true
+			}
+			if healthErr == nil {
+				c.deadLetter(ctx, m, domain.ReasonMaxDeliveries,
+					fmt.Sprintf("gave up after %d deliveries; last error: %v", m.NumDelivered, err))
+				continue
+			}
+		}
+		c.retry(m, err)
+	}
+}
+
+// safeHandle calls the handler, turning a panic into an error for every
+// message so that the consumer keeps running.
+func (c *Consumer) safeHandle(ctx context.Context, msgs []*Message) (errs []error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("handler panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			errs = make([]error, len(msgs))
+			for i := range errs {
+				errs[i] = fmt.Errorf("handler panicked: %v", r)
+			}
+		}
+	}()
+	errs = c.handle(ctx, msgs)
+	if len(errs) != len(msgs) {
+		panic(fmt.Sprintf("handler returned %d results for %d messages", len(errs), len(msgs)))
+	}
+	return errs
+}
+
+func (c *Consumer) retry(m *Message, err error) {
+	delay := time.Duration(1<<min(m.NumDelivered, 7)) * 250 * time.Millisecond
+	delay = min(delay, 30*time.Second)
+	c.log.Warn("cannot store event yet; will retry", "seq", m.StreamSeq, "delivery", m.NumDelivered, "retry_in", delay, "err", err)
+	c.retried.Add(1)
+	_ = m.msg.NakWithDelay(delay)
+}
+
+// deadLetter records the message, copies it to the dead-letter stream with
+// the reason, and terminates it on the events stream. If either step fails
+// the message is retried, so nothing is lost; both steps are idempotent.
+func (c *Consumer) deadLetter(ctx context.Context, m *Message, reason, message string) {
+	dl := domain.DeadLetter{
+		StreamSeq: m.StreamSeq, Subject: m.Subject, Reason: reason, Message: message,
+		At: time.Now().UTC(), Data: m.Data, Header: m.Header,
+	}
+	if c.sink != nil {
+		if err := c.sink(ctx, dl); err != nil {
+			c.retry(m, fmt.Errorf("record dead letter: %w", err))
+			return
+		}
+	}
+	if err := c.bus.PublishDeadLetter(ctx, dl); err != nil {
+		c.retry(m, fmt.Errorf("publish dead letter: %w", err))
+		return
+	}
+	c.log.Warn("dead letter", "reason", reason, "subject", m.Subject, "seq", m.StreamSeq, "error", message)
+	c.deadLetters.Add(1)
+	_ = m.msg.TermWithReason(reason)
+}
+
+// Dead-letter headers (DESIGN.md section 3).
+const (
+	HeaderError   = "Throughline-Error"
+	HeaderSubject = "Throughline-Subject"
+	HeaderReason  = "Throughline-Reason"
+	HeaderSeq     = "Throughline-Stream-Seq"
+)
+
+// PublishDeadLetter copies a message to <prefix>.dlq.<reason> with the
+// reason and original subject as headers. Its message id derives from the
+// original stream sequence, so a repeat within the duplicate window is
+// absorbed.
+func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error {
+	msg := nats.NewMsg(b.names.DLQSubject(dl.Reason))
+	for k, vs := range dl.Header {
+		if k == jetstream.MsgIDHeader {
+			continue
+		}
+		for _, v := range vs {
+			msg.Header.Add(k, v)
+		}
+	}
+	msg.Header.Set(HeaderError, dl.Message)
+	msg.Header.Set(HeaderSubject, dl.Subject)
+	msg.Header.Set(HeaderReason, dl.Reason)
+	if dl.StreamSeq > 0 {
+		msg.Header.Set(HeaderSeq, strconv.FormatUint(dl.StreamSeq, 10))
+		msg.Header.Set(jetstream.MsgIDHeader, "dlq:"+b.names.EventsStream()+":"+strconv.FormatUint(dl.StreamSeq, 10))
+	}
+	msg.Data = dl.Data
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := b.js.PublishMsg(ctx, msg)
+	return err
+}
+
+// ConsumerLag reports messages not yet delivered and delivered-but-unacked.
+func (b *Bus) ConsumerLag(ctx context.Context) (pending uint64, ackPending int, err error) {
+	cons, err := b.js.Consumer(ctx, b.names.EventsStream(), ConsumerName)
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.NumPending, info.NumAckPending, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,84 @@
+package natsbus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// OutMsg is a message to publish to the events stream.
+type OutMsg struct {
+	Subject string
+	Header  map[string][]string
+	Data    []byte
+	// MsgID becomes Nats-Msg-Id, so that JetStream drops a repeat inside its
+	// duplicate window. Events use their identity: source + " " + id.
+	MsgID string
+}
+
+func (m OutMsg) toNATS() *nats.Msg {
+	msg := nats.NewMsg(m.Subject)
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			msg.Header.Add(k, v)
+		}
+	}
+	if m.MsgID != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, m.MsgID)
+	}
+	msg.Data = m.Data
+	return msg
+}
+
+// Publish sends one message and waits for JetStream's acknowledgement.
+// duplicate reports that the duplicate window absorbed it.
+func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ack, err := b.js.PublishMsg(ctx, m.toNATS())
+	if err != nil {
+		return false, fmt.Errorf("publish to %s: %w", m.Subject, err)
+	}
+	return ack.Duplicate, nil
+}
+
+// PublishMany sends messages with a bounded number in flight and waits until
+// JetStream acknowledged every one. It returns how many were duplicates.
+func (b *Bus) PublishMany(ctx context.Context, msgs []OutMsg) (duplicates int, err error) {
+	const window = 512
+	pending := make([]jetstream.PubAckFuture, 0, window)
+	wait := func() error {
+		for _, f := range pending {
+			select {
+			case ack := <-f.Ok():
+				if ack.Duplicate {
+					duplicates++
+				}
+			case err := <-f.Err():
+				return fmt.Errorf("publish to %s: %w", f.Msg().Subject, err)
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("publish to %s: no acknowledgement within 30s", f.Msg().Subject)
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
+	for _, m := range msgs {
+		f, err := b.js.PublishMsgAsync(m.toNATS())
+		if err != nil {
+			return duplicates, fmt.Errorf("publish to %s: %w", m.Subject, err)
+		}
+		pending = append(pending, f)
+		if len(pending) == window {
+			if err := wait(); err != nil {
+				return duplicates, err
+			}
+		}
+	}
+	return duplicates, wait()
+}

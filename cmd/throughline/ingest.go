@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/throughline/throughline/adapters/cdevents"
+	"github.com/throughline/throughline/adapters/natsbus"
+	"github.com/throughline/throughline/adapters/sqlstore"
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web"
+)
+
+// ingestor joins the decoder and the store into the consumer's handler: it
+// decodes a batch, stores every valid event and its projections in one
+// transaction, and reports per message what the consumer should do.
+type ingestor struct {
+	dec   *cdevents.Decoder
+	store *sqlstore.Store
+	log   *slog.Logger
+}
+
+type pending struct {
+	index int
+	rec   domain.EventRecord
+}
+
+// handle is a natsbus.Handler.
+func (in *ingestor) handle(ctx context.Context, msgs []*natsbus.Message) []error {
+	errs := make([]error, len(msgs))
+	var batch []pending
+	for i, m := range msgs {
+		ce, ev, err := in.dec.DecodeMessage(cdevents.Header(m.Header), m.Data)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		raw := m.Data
+		if cdevents.IsBinary(cdevents.Header(m.Header)) {
+			// Keep binary-mode events in the structured form, which
+			// carries the attributes that were headers.
+			if raw, err = cdevents.EncodeStructured(ce); err != nil {
+				errs[i] = err
+				continue
+			}
+		}
+		batch = append(batch, pending{index: i, rec: domain.EventRecord{Event: ev, Raw: raw, Subject: m.Subject, StreamSeq: m.StreamSeq}})
+	}
+	if len(batch) == 0 {
+		return errs
+	}
+	if err := in.store1(ctx, batch); err != nil && len(batch) > 1 {
+		// Find the event that fails (a poison message) by storing one at a
+		// time; the others succeed and are acked.
+		in.log.Warn("batch failed; storing one by one", "events", len(batch), "err", err)
+		for _, p := range batch {
+			errs[p.index] = in.store1(ctx, []pending{p})
+		}
+	} else if err != nil {
+		errs[batch[0].index] = err
+	}
+	return errs
+}
+
+func (in *ingestor) store1(ctx context.Context, batch []pending) error {
+	recs := make([]domain.EventRecord, len(batch))
+	for i, p := range batch {
+		recs[i] = p.rec
+	}
+	_, err := in.store.StoreEvents(ctx, recs)
+	return err
+}
+
+// gateway accepts CloudEvents over HTTP (DESIGN.md section 5, POST
+// /api/v1/events) and publishes them to the events stream.
+type gateway struct {
+	dec    *cdevents.Decoder
+	bus    *natsbus.Bus
+	store  *sqlstore.Store
+	prefix string
+}
+
+// Accept implements web.EventGateway.
+func (g *gateway) Accept(ctx context.Context, h http.Header, body []byte) ([]web.EventResult, error) {
+	ct := h.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ct)
+	header := cdevents.Header(h)
+	var ces []domain.CloudEvent
+	var results []web.EventResult
+	switch {
+	case cdevents.IsBinary(header):
+		ce, err := cdevents.FromBinary(header, body)
+		results = append(results, result(0, ce, err))
+		ces = append(ces, ce)
+	case mt == cdevents.ContentTypeBatch:
+		items, err := cdevents.SplitBatch(body)
+		if err != nil {
+			return []web.EventResult{result(0, domain.CloudEvent{}, err)}, nil
+		}
+		if len(items) == 0 {
+			return []web.EventResult{result(0, domain.CloudEvent{}, domain.Reject(domain.ReasonMissingField, "the batch is empty"))}, nil
+		}
+		for i, item := range items {
+			ce, err := cdevents.ParseStructured(item)
+			results = append(results, result(i, ce, err))
+			ces = append(ces, ce)
+		}
+	case mt == "" || mt == cdevents.ContentTypeStructured || mt == cdevents.ContentTypeJSON:
+		ce, err := cdevents.ParseStructured(body)
+		results = append(results, result(0, ce, err))
+		ces = append(ces, ce)
+	default:
+		return []web.EventResult{result(0, domain.CloudEvent{}, domain.Reject(domain.ReasonNotCloudEvent,
+			"content type %q is not a CloudEvent: use application/cloudevents+json, application/cloudevents-batch+json, or binary mode with ce-* headers", ct))}, nil
+	}
+	var out []natsbus.OutMsg
+	var outIdx []int
+	for i, ce := range ces {
+		if results[i].Reason != "" {
+			continue
+		}
+		ev, err := g.dec.Decode(ce)
+		if err != nil {
+			results[i] = result(i, ce, err)
+			continue
+		}
+		data, err := cdevents.EncodeStructured(ce)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, natsbus.OutMsg{
+			Subject: cdevents.SubjectFor(g.prefix, ev),
+			Header:  map[string][]string{"Content-Type": {cdevents.ContentTypeStructured}},
+			Data:    data,
+			MsgID:   ev.Identity.String(),
+		})
+		outIdx = append(outIdx, i)
+	}
+	dups := 0
+	for j, m := range out {
+		dup, err := g.bus.Publish(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("publish event %d: %w", outIdx[j], err)
+		}
+		results[outIdx[j]].Accepted = true
+		results[outIdx[j]].Duplicate = dup
+		if dup {
+			dups++
+		}
+	}
+	if dups > 0 {
+		// JetStream's duplicate window absorbed these; count them here,
+		// since the consumer never sees them.
+		if err := g.store.AddDuplicates(ctx, int64(dups)); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+func result(i int, ce domain.CloudEvent, err error) web.EventResult {
+	r := web.EventResult{Index: i, ID: ce.ID, Source: ce.Source, Type: ce.Type}
+	if err != nil {
+		r.Reason = domain.RejectReason(err)
+		if r.Reason == "" {
+			r.Reason = domain.ReasonInvalidContent
+		}
+		r.Message = domain.ErrorMessage(err)
+	}
+	return r
+}
+
+// replayer sends a dead letter back to the events stream, for an admin who
+// fixed the configuration that refused it.
+type replayer struct {
+	store *sqlstore.Store
+	bus   *natsbus.Bus
+}
+
+// Replay implements web.DeadLetterReplayer.
+func (r *replayer) Replay(ctx context.Context, id int64) error {
+	dl, err := r.store.DeadLetter(ctx, id)
+	if err != nil {
+		return err
+	}
+	header := map[string][]string{}
+	for k, v := range dl.Header {
+		if strings.HasPrefix(k, "Throughline-") || k == "Nats-Msg-Id" {
+			continue
+		}
+		header[k] = v
+	}
+	subject := dl.Subject
+	if subject == "" || !strings.HasPrefix(subject, r.bus.Names().SubjectPrefix+".events.") {
+		subject = r.bus.Names().SubjectPrefix + ".events.replay.unknown"
+	}
+	if _, err := r.bus.Publish(ctx, natsbus.OutMsg{
+		Subject: subject, Header: header, Data: bytes.Clone(dl.Data),
+		MsgID: "replay:" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(time.Now().UnixNano(), 10),
+	}); err != nil {
+		return err
+	}
+	return r.store.MarkReplayed(ctx, id)
+}

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+// maxEventsBody bounds one POST /api/v1/events (a batch of events).
+const maxEventsBody = 16 << 20
+
+// limitBody refuses bodies larger than n bytes with 413.
+func limitBody(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().ContentLength > n {
+				return &domain.Error{Code: domain.ETOOLARGE, Message: "The request body is larger than " + strconv.FormatInt(n>>20, 10) + " MiB."}
+			}
+			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
+			return next(c)
+		}
+	}
+}
+
+type postEventsResponse struct {
+	Accepted int           `json:"accepted"`
+	Rejected []EventResult `json:"rejected,omitempty"`
+}
+
+type postEventsError struct {
+	Error    apiErrorBody  `json:"error"`
+	Rejected []EventResult `json:"rejected"`
+}
+
+// handlePostEvents publishes posted CloudEvents. It answers 202 only after
+// JetStream acknowledged every accepted event. A single invalid event, or a
+// batch with nothing valid, is refused with 400 and the reason per event.
+func (s *Server) handlePostEvents(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &domain.Error{Code: domain.ETOOLARGE, Message: "The request body is larger than " + strconv.Itoa(maxEventsBody>>20) + " MiB."}
+		}
+		return domain.Errorf(domain.EINVALID, "Could not read the request body.")
+	}
+	results, err := s.deps.Events.Accept(c.Request().Context(), c.Request().Header, body)
+	if err != nil {
+		return err
+	}
+	resp := postEventsResponse{}
+	for _, r := range results {
+		if r.Accepted {
+			resp.Accepted++
+		} else {
+			resp.Rejected = append(resp.Rejected, r)
+		}
+	}
+	if resp.Accepted == 0 {
+		msg := "No event was accepted."
+		if len(resp.Rejected) == 1 {
+			msg = resp.Rejected[0].Message
+		} else if len(resp.Rejected) > 1 {
+			msg = strconv.Itoa(len(resp.Rejected)) + " events were rejected; see rejected[] for each reason."
+		}
+		return c.JSON(http.StatusBadRequest, postEventsError{Error: apiErrorBody{Code: domain.EINVALID, Message: msg}, Rejected: resp.Rejected})
+	}
+	return c.JSON(http.StatusAccepted, resp)
+}
+
+func (s *Server) handleIngestStatus(c echo.Context) error {
+	st, err := s.deps.Ingest.IngestStatus(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, st)
+}
+
+type deadLetterJSON struct {
+	ID         int64      `json:"id"`
+	Subject    string     `json:"subject"`
+	Reason     string     `json:"reason"`
+	Code       string     `json:"code"`
+	Time       time.Time  `json:"time"`
+	Data       string     `json:"data"`
+	ReplayedAt *time.Time `json:"replayed_at"`
+}
+
+// limitParam reads ?limit= within [1, max], defaulting to def.
+func limitParam(c echo.Context, def, max int) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, domain.Errorf(domain.EINVALID, "limit must be a whole number from 1 to %d.", max)
+	}
+	return n, nil
+}
+
+func (s *Server) handleDeadLetters(c echo.Context) error {
+	limit, err := limitParam(c, 100, 1000)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Ingest.DeadLetters(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]deadLetterJSON, len(list))
+	for i, dl := range list {
+		out[i] = deadLetterJSON{
+			ID: dl.ID, Subject: dl.Subject, Reason: dl.Reason + ": " + dl.Message, Code: dl.Reason,
+			Time: dl.At.UTC(), Data: string(dl.Data),
+		}
+		if !dl.ReplayedAt.IsZero() {
+			t := dl.ReplayedAt.UTC()
+			out[i].ReplayedAt = &t
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+func (s *Server) handleReplayAPI(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Replayer.Replay(c.Request().Context(), id); err != nil {
+		return err
+	}
+	tok, _ := c.Get(ctxToken).(*domain.APIToken)
+	if err := s.deps.Admin.Audit(c.Request().Context(), "token:"+tok.Name, "deadletter.replay", strconv.FormatInt(id, 10), ""); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]int64{"replayed": id})
+}
+
+func (s *Server) handleIngestPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	st, err := s.deps.Ingest.IngestStatus(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.Ingest.DeadLetters(ctx, 200)
+	if err != nil {
+		return err
+	}
+	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false}
+	if s.deps.Lag != nil {
+		if pending, ackPending, err := s.deps.Lag(ctx); err == nil {
+			v.LagKnown, v.Pending, v.AckPending = true, pending, ackPending
+		}
+	}
+	return render(c, http.StatusOK, views.Ingest(s.page(c, "Ingestion", "settings"), v))
+}
+
+func (s *Server) handleReplayPage(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if err := s.deps.Replayer.Replay(ctx, id); err != nil {
+		if code := domain.ErrorCode(err); code == domain.ENOTFOUND {
+			return s.redirectWithFlash(c, "/settings/ingest", "error", domain.ErrorMessage(err))
+		}
+		return err
+	}
+	if err := s.deps.Admin.Audit(ctx, actor(c), "deadletter.replay", strconv.FormatInt(id, 10), ""); err != nil {
+		return err
+	}
+	return s.redirectWithFlash(c, "/settings/ingest", "success",
+		"Dead letter "+strconv.FormatInt(id, 10)+" sent back to the events stream. If it fails again it returns here with the new reason.")
+}
