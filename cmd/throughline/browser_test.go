@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/throughline/throughline/domain"
 )
 
 // chromium returns the browser to drive: THROUGHLINE_TEST_CHROMIUM or
@@ -128,4 +130,43 @@ func browse[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 		t.Fatal(err)
 	}
 	return v
+}
+
+func TestBrowserIngestionPage(t *testing.T) {
+	ctx := newBrowser(t)
+	app, out := startApp(t, testConfig(t))
+	email, password := adminFrom(t, out.String())
+	js := natsPublisher(t, app.Embedded.ClientURL())
+	for _, body := range []string{`{{{`, `{"specversion":"1.0","id":"u","source":"/x","type":"com.example.unknown"}`} {
+		if _, err := js.Publish(context.Background(), "throughline.events.delivery.demo", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := token(t, app, domain.ScopeRead)
+	waitStatus(t, app, tok, ingestStatus{DeadLetters: 2})
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL()+"/settings/ingest"),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, email),
+		chromedp.SendKeys(`#password`, password),
+		chromedp.Submit(`[data-testid="signin-form"]`),
+		chromedp.WaitVisible(`[data-testid="dead-letters"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	table := browse(t, ctx, chromedp.Text(`[data-testid="dead-letters"]`))
+	for _, want := range []string{"not_json", "unsupported_type", `"com.example.unknown"`} {
+		if !strings.Contains(table, want) {
+			t.Errorf("dead letters table lacks %q", want)
+		}
+	}
+	screenshot(t, ctx, "ingest")
+	// Replay the newest one; it fails again and comes back with its reason.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="dead-letters"] tbody tr:first-child button`),
+		chromedp.WaitVisible(`.alert-success`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, app, tok, ingestStatus{DeadLetters: 3})
 }
