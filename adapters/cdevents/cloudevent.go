@@ -8,12 +8,16 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/throughline/throughline/domain"
 )
@@ -35,6 +39,21 @@ var contextAttributes = map[string]bool{
 	"time": true, "datacontenttype": true, "dataschema": true, "data": true, "data_base64": true,
 }
 
+// envelope is the JSON event format of a CloudEvent, read in one pass.
+type envelope struct {
+	SpecVersion     *string                   `json:"specversion"`
+	ID              string                    `json:"id"`
+	Source          string                    `json:"source"`
+	Type            string                    `json:"type"`
+	Subject         string                    `json:"subject"`
+	Time            string                    `json:"time"`
+	DataContentType string                    `json:"datacontenttype"`
+	DataSchema      string                    `json:"dataschema"`
+	Data            jsontext.Value            `json:"data"`
+	DataBase64      *string                   `json:"data_base64"`
+	Extensions      map[string]jsontext.Value `json:",unknown"`
+}
+
 // ParseStructured reads one CloudEvent in the JSON event format.
 func ParseStructured(body []byte) (domain.CloudEvent, error) {
 	var ce domain.CloudEvent
@@ -45,77 +64,81 @@ func ParseStructured(body []byte) (domain.CloudEvent, error) {
 	if len(body) == 0 {
 		return ce, domain.Reject(domain.ReasonNotJSON, "body is empty")
 	}
-	if !json.Valid(body) {
-		return ce, domain.Reject(domain.ReasonNotJSON, "body is not valid JSON")
+	var env envelope
+	if err := jsonv2.Unmarshal(body, &env); err != nil {
+		return ce, envelopeError(err)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return ce, domain.Reject(domain.ReasonNotCloudEvent, "not a CloudEvent: the JSON is not an object")
-	}
-	str := func(name string) (string, error) {
-		v, ok := raw[name]
-		if !ok || string(v) == "null" {
-			return "", nil
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent attribute %q must be a string", name)
-		}
-		return s, nil
-	}
-	var err error
-	if ce.SpecVersion, err = str("specversion"); err != nil {
-		return ce, err
-	}
-	if ce.SpecVersion == "" {
+	if env.SpecVersion == nil || *env.SpecVersion == "" {
 		return ce, domain.Reject(domain.ReasonNotCloudEvent, "not a CloudEvent: no specversion attribute")
 	}
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{
-		{"id", &ce.ID}, {"source", &ce.Source}, {"type", &ce.Type}, {"subject", &ce.Subject},
-		{"datacontenttype", &ce.DataContentType}, {"dataschema", &ce.DataSchema},
-	} {
-		if *f.dst, err = str(f.name); err != nil {
-			return ce, err
-		}
+	ce = domain.CloudEvent{
+		SpecVersion: *env.SpecVersion, ID: env.ID, Source: env.Source, Type: env.Type, Subject: env.Subject,
+		DataContentType: env.DataContentType, DataSchema: env.DataSchema,
 	}
-	t, err := str("time")
-	if err != nil {
+	var err error
+	if ce.Time, err = parseTime("CloudEvent time", env.Time); err != nil {
 		return ce, err
 	}
-	if ce.Time, err = parseTime("CloudEvent time", t); err != nil {
-		return ce, err
+	if len(env.Data) > 0 && string(env.Data) != "null" {
+		ce.Data = []byte(env.Data)
 	}
-	if d, ok := raw["data"]; ok && string(d) != "null" {
-		ce.Data = []byte(d)
-	}
-	if b64, err := str("data_base64"); err != nil {
-		return ce, err
-	} else if b64 != "" {
+	if env.DataBase64 != nil && *env.DataBase64 != "" {
 		if ce.Data != nil {
 			return ce, domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent has both data and data_base64")
 		}
-		if ce.Data, err = base64.StdEncoding.DecodeString(b64); err != nil {
+		if ce.Data, err = base64.StdEncoding.DecodeString(*env.DataBase64); err != nil {
 			return ce, domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent data_base64 is not valid base64")
 		}
 	}
-	for k, v := range raw {
-		if contextAttributes[k] {
-			continue
-		}
+	for k, v := range env.Extensions {
 		if ce.Extensions == nil {
-			ce.Extensions = map[string]string{}
+			ce.Extensions = make(map[string]string, len(env.Extensions))
 		}
 		var s string
-		if json.Unmarshal(v, &s) == nil {
+		if jsonv2.Unmarshal(v, &s) == nil {
 			ce.Extensions[k] = s
 		} else {
 			ce.Extensions[k] = string(v)
 		}
 	}
 	return ce, validateEnvelope(ce)
+}
+
+// envelopeError explains why a body is not a CloudEvent: broken JSON, or
+// JSON of the wrong shape.
+func envelopeError(err error) error {
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		return domain.Reject(domain.ReasonNotJSON, "body is not valid JSON: %v", syn.Err)
+	}
+	var sem *jsonv2.SemanticError
+	if errors.As(err, &sem) {
+		if sem.JSONPointer == "" {
+			return domain.Reject(domain.ReasonNotCloudEvent, "not a CloudEvent: the JSON is %s, not an object", kindName(sem.JSONKind))
+		}
+		return domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent attribute %q must be a string, not %s",
+			strings.TrimPrefix(string(sem.JSONPointer), "/"), kindName(sem.JSONKind))
+	}
+	return domain.Reject(domain.ReasonNotJSON, "body is not valid JSON")
+}
+
+// kindName names a JSON kind in words.
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	}
+	return "something else"
 }
 
 // SplitBatch reads the JSON batch format: an array of structured events. Each

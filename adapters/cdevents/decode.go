@@ -2,13 +2,16 @@ package cdevents
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/throughline/throughline/domain"
 )
@@ -91,23 +94,22 @@ func (d *Decoder) DecodeMessage(h Header, body []byte) (domain.CloudEvent, domai
 }
 
 // cdevent is the part of a CDEvent that Throughline reads, in both the v0.4
-// (context.version) and v0.5 (context.specversion) shapes.
+// (context.version) and v0.5 (context.specversion) shapes. It is read in one
+// pass; other members are skipped.
 type cdevent struct {
 	Context struct {
 		Version     string `json:"version"`
 		SpecVersion string `json:"specversion"`
-		ID          string `json:"id"`
-		Source      string `json:"source"`
 		Type        string `json:"type"`
 		Timestamp   string `json:"timestamp"`
+		Source      string `json:"source"`
 	} `json:"context"`
 	Subject *struct {
-		ID      string          `json:"id"`
-		Source  string          `json:"source"`
-		Content json.RawMessage `json:"content"`
+		ID      string  `json:"id"`
+		Source  string  `json:"source"`
+		Content content `json:"content"`
 	} `json:"subject"`
-	CustomData            json.RawMessage `json:"customData"`
-	CustomDataContentType string          `json:"customDataContentType"`
+	CustomData jsontext.Value `json:"customData"`
 }
 
 // content holds the content fields of every kind we project. Repository,
@@ -124,34 +126,31 @@ type content struct {
 }
 
 type ref struct {
-	ID     string
-	Source string
+	ID     string `json:"id"`
+	Source string `json:"source"`
 }
 
-func (r *ref) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		r.ID = s
+// UnmarshalJSONFrom reads {"id": …, "source": …} or a bare string.
+func (r *ref) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		r.ID = tok.String()
 		return nil
 	}
-	var obj struct {
-		ID     string `json:"id"`
-		Source string `json:"source"`
-	}
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return err
-	}
-	r.ID, r.Source = obj.ID, obj.Source
-	return nil
+	type plain ref
+	return jsonv2.UnmarshalDecode(dec, (*plain)(r))
 }
 
 // customData is Throughline's use of CDEvents customData.
 type customData struct {
-	Ideas  json.RawMessage `json:"ideas"`
-	Team   string          `json:"team"`
-	Hotfix json.RawMessage `json:"hotfix"`
-	Title  string          `json:"title"`
-	Branch string          `json:"branch"`
+	Ideas  jsontext.Value `json:"ideas"`
+	Team   string         `json:"team"`
+	Hotfix jsontext.Value `json:"hotfix"`
+	Title  string         `json:"title"`
+	Branch string         `json:"branch"`
 }
 
 // Decode interprets a CloudEvent: a CDEvent or a telemetry batch.
@@ -165,19 +164,37 @@ func (d *Decoder) Decode(ce domain.CloudEvent) (domain.Event, error) {
 	if len(bytes.TrimSpace(ce.Data)) == 0 {
 		return ev, domain.Reject(domain.ReasonMissingField, "event %q has no data", ce.Type)
 	}
-	if !json.Valid(ce.Data) {
-		return ev, domain.Reject(domain.ReasonNotJSON, "event data is not valid JSON")
-	}
 	if kind == domain.KindTelemetry {
 		return d.decodeTelemetry(ce, ev)
 	}
 	return d.decodeCDEvent(ce, ev)
 }
 
+// dataError explains why event data could not be read.
+func dataError(what string, err error) error {
+	var syn *jsontext.SyntacticError
+	if errors.As(err, &syn) {
+		return domain.Reject(domain.ReasonNotJSON, "event data is not valid JSON: %v", syn.Err)
+	}
+	var sem *jsonv2.SemanticError
+	if errors.As(err, &sem) {
+		field := strings.ReplaceAll(strings.TrimPrefix(string(sem.JSONPointer), "/"), "/", ".")
+		if field == "" {
+			return domain.Reject(domain.ReasonInvalidContent, "%s must be a JSON object, not %s", what, kindName(sem.JSONKind))
+		}
+		want := "a string"
+		if sem.GoType != nil && sem.GoType.Kind() == reflect.Struct {
+			want = "an object"
+		}
+		return domain.Reject(domain.ReasonInvalidContent, "%s field %s should be %s, not %s", what, field, want, kindName(sem.JSONKind))
+	}
+	return domain.Reject(domain.ReasonInvalidContent, "%s could not be read", what)
+}
+
 func (d *Decoder) decodeCDEvent(ce domain.CloudEvent, ev domain.Event) (domain.Event, error) {
 	var cd cdevent
-	if err := json.Unmarshal(ce.Data, &cd); err != nil {
-		return ev, domain.Reject(domain.ReasonInvalidContent, "data is not a CDEvent: %s", jsonProblem(err))
+	if err := jsonv2.Unmarshal(ce.Data, &cd); err != nil {
+		return ev, dataError("CDEvent", err)
 	}
 	if cd.Context.Version == "" && cd.Context.SpecVersion == "" && cd.Subject == nil {
 		return ev, domain.Reject(domain.ReasonInvalidContent, "data is not a CDEvent: no context or subject")
@@ -213,13 +230,8 @@ func (d *Decoder) decodeCDEvent(ce domain.CloudEvent, ev domain.Event) (domain.E
 	if ev.SubjectSource == "" {
 		ev.SubjectSource = cd.Context.Source
 	}
-	var c content
-	if len(cd.Subject.Content) > 0 && string(cd.Subject.Content) != "null" {
-		if err := json.Unmarshal(cd.Subject.Content, &c); err != nil {
-			return ev, domain.Reject(domain.ReasonInvalidContent, "subject.content: %s", jsonProblem(err))
-		}
-	}
-	custom, err := parseCustomData(cd.CustomData, cd.CustomDataContentType)
+	c := cd.Subject.Content
+	custom, err := parseCustomData(cd.CustomData)
 	if err != nil {
 		return ev, err
 	}
@@ -252,7 +264,7 @@ func (d *Decoder) decodeCDEvent(ce domain.CloudEvent, ev domain.Event) (domain.E
 		ev.Service = ev.SubjectID
 		ev.Environment = c.Environment.ID
 		ev.Artifact = c.ArtifactID
-		if ev.Environment == "" && k != domain.KindServiceRemoved && k.IsDeployment() {
+		if ev.Environment == "" && k.IsDeployment() {
 			return ev, domain.Reject(domain.ReasonMissingField, "%s needs subject.content.environment.id", k)
 		}
 		if ev.Artifact == "" && (k == domain.KindServiceDeployed || k == domain.KindServiceUpgraded) {
@@ -275,53 +287,54 @@ func (d *Decoder) decodeCDEvent(ce domain.CloudEvent, ev domain.Event) (domain.E
 	return ev, nil
 }
 
-func parseCustomData(raw json.RawMessage, contentType string) (customData, error) {
+func parseCustomData(raw jsontext.Value) (customData, error) {
 	var cd customData
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" || raw[0] != '{' {
+	if len(raw) == 0 || raw.Kind() != '{' {
 		// customData may be any value (even base64 text); only a JSON
 		// object carries Throughline's fields.
 		return cd, nil
 	}
-	if err := json.Unmarshal(raw, &cd); err != nil {
-		return cd, domain.Reject(domain.ReasonInvalidContent, "customData: %s", jsonProblem(err))
+	if err := jsonv2.Unmarshal(raw, &cd); err != nil {
+		return cd, dataError("customData", err)
 	}
 	return cd, nil
 }
 
 // ideaList accepts ["CHK-1","CHK-2"] or "CHK-1, CHK-2".
-func ideaList(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+func ideaList(raw jsontext.Value) ([]string, error) {
+	if len(raw) == 0 || raw.Kind() == 'n' {
 		return nil, nil
 	}
 	var list []string
-	if json.Unmarshal(raw, &list) == nil {
+	if jsonv2.Unmarshal(raw, &list) == nil {
 		return list, nil
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	if jsonv2.Unmarshal(raw, &s) == nil {
 		return strings.Split(s, ","), nil
 	}
 	return nil, domain.Reject(domain.ReasonInvalidContent, "customData.ideas must be a list of idea keys")
 }
 
-func truthy(raw json.RawMessage) bool {
-	var b bool
-	if json.Unmarshal(raw, &b) == nil {
-		return b
+func truthy(raw jsontext.Value) bool {
+	switch raw.Kind() {
+	case 't':
+		return true
+	case '"':
+		var s string
+		if jsonv2.Unmarshal(raw, &s) == nil {
+			b, _ := strconv.ParseBool(strings.TrimSpace(s))
+			return b
+		}
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		b, _ = strconv.ParseBool(strings.TrimSpace(s))
-	}
-	return b
+	return false
 }
 
 // telemetry is the data of dev.throughline.telemetry.samples.v1.
 type telemetry struct {
 	Samples *[]struct {
 		Metric     string            `json:"metric"`
-		Value      json.RawMessage   `json:"value"`
+		Value      jsontext.Value    `json:"value"`
 		Time       string            `json:"time"`
 		Attributes map[string]string `json:"attributes"`
 	} `json:"samples"`
@@ -332,8 +345,8 @@ const MaxSamplesPerEvent = 10_000
 
 func (d *Decoder) decodeTelemetry(ce domain.CloudEvent, ev domain.Event) (domain.Event, error) {
 	var td telemetry
-	if err := json.Unmarshal(ce.Data, &td); err != nil {
-		return ev, domain.Reject(domain.ReasonInvalidContent, "telemetry data: %s", jsonProblem(err))
+	if err := jsonv2.Unmarshal(ce.Data, &td); err != nil {
+		return ev, dataError("telemetry data", err)
 	}
 	if td.Samples == nil {
 		return ev, domain.Reject(domain.ReasonMissingField, "telemetry data has no samples list")
@@ -373,23 +386,23 @@ func (d *Decoder) decodeTelemetry(ce domain.CloudEvent, ev domain.Event) (domain
 
 // sampleValue reads a finite number. JSON has no NaN or Infinity, but
 // producers write them as strings; those are refused by name.
-func sampleValue(raw json.RawMessage) (float64, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, errString("value is missing")
-	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err == nil {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return 0, errString("value is not finite")
+func sampleValue(raw jsontext.Value) (float64, error) {
+	switch raw.Kind() {
+	case '0':
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, errString("value " + string(raw) + " is not finite")
 		}
 		return f, nil
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	case '"':
+		var s string
+		_ = jsonv2.Unmarshal(raw, &s)
 		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
 			return 0, errString("value " + strconv.Quote(s) + " is not finite")
 		}
 		return 0, errString("value " + strconv.Quote(s) + " is a string, not a number")
+	case 0, 'n':
+		return 0, errString("value is missing")
 	}
 	return 0, errString("value is not a number")
 }
@@ -397,15 +410,6 @@ func sampleValue(raw json.RawMessage) (float64, error) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
-
-// jsonProblem describes a JSON type error without echoing the input.
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return "field " + strconv.Quote(te.Field) + " should be " + te.Type.String() + ", not " + te.Value
-	}
-	return "malformed JSON"
-}
 
 // SubjectFor is the NATS subject a producer uses for an event:
 // <prefix>.events.delivery.<service> or <prefix>.events.telemetry.<service>.

@@ -184,6 +184,14 @@ func redactURL(u string) string {
 	return strings.Join(parts, ",")
 }
 
+// WithNames returns a Bus on the same connection that uses other stream and
+// subject names (benchmarks and tests that share one server).
+func (b *Bus) WithNames(n Names) *Bus {
+	c := *b
+	c.names = n
+	return &c
+}
+
 // Names returns the stream and subject names in use.
 func (b *Bus) Names() Names { return b.names }
 

@@ -149,28 +149,60 @@ func (c *Consumer) run(ctx context.Context) {
 	}
 }
 
-// loop reads batches until the context ends or the iterator fails.
+// loop reads batches until the context ends or the iterator fails. One
+// goroutine gathers the next batch while this one processes the current,
+// so that waiting on NATS and writing to the database overlap.
 func (c *Consumer) loop(ctx context.Context, iter jetstream.MessagesContext) {
-	for {
-		first, err := iter.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-				c.log.Warn("events iterator stopped; reopening", "err", err)
-				sleep(ctx, 500*time.Millisecond)
-			}
-			return
-		}
-		batch := []jetstream.Msg{first}
-		for len(batch) < c.opts.BatchSize {
-			m, err := iter.Next(jetstream.NextMaxWait(c.opts.MaxWait))
+	batches := make(chan []jetstream.Msg, 1)
+	gatherCtx, stopGather := context.WithCancel(ctx)
+	go func() {
+		defer close(batches)
+		for {
+			first, err := iter.Next(jetstream.NextContext(gatherCtx))
 			if err != nil {
-				break
+				if gatherCtx.Err() == nil && !errors.Is(err, context.Canceled) {
+					c.log.Warn("events iterator stopped; reopening", "err", err)
+				}
+				return
 			}
-			batch = append(batch, m)
+			batch := []jetstream.Msg{first}
+			for len(batch) < c.opts.BatchSize {
+				m, err := iter.Next(jetstream.NextMaxWait(c.opts.MaxWait))
+				if err != nil {
+					break
+				}
+				batch = append(batch, m)
+			}
+			select {
+			case batches <- batch:
+			case <-gatherCtx.Done():
+				nakAll(batch)
+				return
+			}
 		}
+	}()
+	defer func() {
+		stopGather()
+		for b := range batches {
+			nakAll(b) // gathered but not processed: hand back at once
+		}
+	}()
+	for batch := range batches {
 		// The batch is finished even during shutdown, so that its
 		// transaction and its acks happen together.
 		c.process(context.WithoutCancel(ctx), batch)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	if ctx.Err() == nil {
+		sleep(ctx, 500*time.Millisecond) // the iterator failed; back off before reopening
+	}
+}
+
+func nakAll(batch []jetstream.Msg) {
+	for _, m := range batch {
+		_ = m.Nak()
 	}
 }
 

@@ -19,7 +19,8 @@ type OutMsg struct {
 	MsgID string
 }
 
-func (m OutMsg) toNATS() *nats.Msg {
+// NATSMsg is the message as sent, with Nats-Msg-Id set.
+func (m OutMsg) NATSMsg() *nats.Msg {
 	msg := nats.NewMsg(m.Subject)
 	for k, vs := range m.Header {
 		for _, v := range vs {
@@ -38,7 +39,7 @@ func (m OutMsg) toNATS() *nats.Msg {
 func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ack, err := b.js.PublishMsg(ctx, m.toNATS())
+	ack, err := b.js.PublishMsg(ctx, m.NATSMsg())
 	if err != nil {
 		return false, fmt.Errorf("publish to %s: %w", m.Subject, err)
 	}
@@ -69,7 +70,7 @@ func (b *Bus) PublishMany(ctx context.Context, msgs []OutMsg) (duplicates int, e
 		return nil
 	}
 	for _, m := range msgs {
-		f, err := b.js.PublishMsgAsync(m.toNATS())
+		f, err := b.js.PublishMsgAsync(m.NATSMsg())
 		if err != nil {
 			return duplicates, fmt.Errorf("publish to %s: %w", m.Subject, err)
 		}

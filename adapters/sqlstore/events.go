@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
 	"fmt"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -51,7 +53,9 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 	if len(recs) == 0 {
 		return out, nil
 	}
+	st := &txState{}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		*st = txState{}
 		for i := range out {
 			out[i] = 0
 		}
@@ -78,16 +82,23 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 			rowIndex = append(rowIndex, i)
 		}
 		var inserted []insertedEvent
-		for start := 0; start < len(rows); start += insertChunk {
-			chunk := rows[start:min(start+insertChunk, len(rows))]
-			var got []insertedEvent
-			if _, err := tx.NewInsert().Model(&chunk).
-				On("CONFLICT (source, event_id) DO NOTHING").
-				Returning("id, source, event_id").
-				Exec(ctx, &got); err != nil {
-				return fmt.Errorf("insert events: %w", err)
+		values := make([][]any, len(rows))
+		for i, r := range rows {
+			values[i] = []any{r.Source, r.EventID, r.Type, r.Kind, r.SubjectID, r.At, r.ReceivedAt, r.StreamSeq, r.AppliedGen, encodeRaw(r.Data)}
+		}
+		if err := s.bulkQuery(ctx, tx, bulkSpec{
+			table:  "events",
+			cols:   []string{"source", "event_id", "type", "kind", "subject_id", "at", "received_at", "stream_seq", "applied_gen", "data"},
+			suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id",
+		}, values, func(r *sql.Rows) error {
+			var in insertedEvent
+			if err := r.Scan(&in.ID, &in.Source, &in.EventID); err != nil {
+				return err
 			}
-			inserted = append(inserted, got...)
+			inserted = append(inserted, in)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("insert events: %w", err)
 		}
 		pkOf := make(map[domain.Identity]int64, len(inserted))
 		for _, in := range inserted {
@@ -121,7 +132,7 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 				}
 			}
 		}
-		if err := s.applyProjections(ctx, tx, toApply); err != nil {
+		if err := s.applyProjections(ctx, tx, st, toApply); err != nil {
 			return err
 		}
 		var stored, dups int64
@@ -135,6 +146,9 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 		}
 		return s.addCounters(ctx, tx, map[string]int64{counterStored: stored, counterDuplicates: dups})
 	})
+	if err == nil {
+		s.remember(st)
+	}
 	return out, err
 }
 
@@ -271,19 +285,38 @@ func (s *Store) EventsAfter(ctx context.Context, afterPK int64, limit int) ([]St
 	}
 	out := make([]StoredEvent, len(rows))
 	for i, r := range rows {
+		data, err := decodeRaw(r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", r.ID, err)
+		}
 		out[i] = StoredEvent{
 			PK: r.ID, Identity: domain.Identity{Source: r.Source, ID: r.EventID}, Type: r.Type,
-			Kind: domain.EventKind(r.Kind), At: fromMicros(r.At), AppliedGen: r.AppliedGen, Data: r.Data,
+			Kind: domain.EventKind(r.Kind), At: fromMicros(r.At), AppliedGen: r.AppliedGen, Data: data,
 		}
 	}
 	return out, nil
 }
 
-// canonicalAttrs is the stored key of an attribute set: JSON with sorted keys.
+// canonicalAttrs is the stored key of an attribute set: JSON with sorted
+// keys, written by hand because it runs for every telemetry sample.
 func canonicalAttrs(attrs map[string]string) string {
 	if len(attrs) == 0 {
 		return "{}"
 	}
-	b, _ := json.Marshal(attrs) // map keys are sorted by encoding/json
-	return string(b)
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b := make([]byte, 0, 16*len(attrs))
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, k)
+		b = append(b, ':')
+		b = strconv.AppendQuote(b, attrs[k])
+	}
+	return string(append(b, '}'))
 }

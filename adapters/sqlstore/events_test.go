@@ -16,6 +16,10 @@ import (
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
+// storeClock puts the stores of these tests on the day after t0, so that the
+// history is recent enough for minute rollups.
+var storeOpts = sqlstore.Options{Now: func() time.Time { return t0.Add(24 * time.Hour) }}
+
 func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 
 func rec(seq uint64, ev domain.Event) domain.EventRecord {
@@ -73,7 +77,7 @@ func storeAll(t *testing.T, s *sqlstore.Store, recs []domain.EventRecord, batch 
 }
 
 func TestStoreEventsAndProjections(t *testing.T) {
-	sqltest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+	sqltest.EachDialectWith(t, storeOpts, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		h := history()
 		for i, o := range storeAll(t, s, h, 100) {
@@ -181,13 +185,13 @@ func TestDuplicatesAndRedeliveries(t *testing.T) {
 }
 
 func TestProjectionsIgnoreArrivalOrder(t *testing.T) {
-	sqltest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+	sqltest.EachDialectWith(t, storeOpts, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		h := history()
 		storeAll(t, s, h, 100)
 		want, _ := s.DumpProjections(ctx)
 		for seed := int64(1); seed <= 3; seed++ {
-			other := sqltest.Open(t, s.Dialect())
+			other := sqltest.OpenWith(t, s.Dialect(), storeOpts)
 			shuffled := history()
 			rand.New(rand.NewSource(seed)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 			storeAll(t, other, shuffled, int(seed)) // batches of 1, 2 and 3
@@ -204,7 +208,7 @@ func TestProjectionsIgnoreArrivalOrder(t *testing.T) {
 }
 
 func TestRebuildReproducesProjections(t *testing.T) {
-	sqltest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+	sqltest.EachDialectWith(t, storeOpts, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		h := history()
 		storeAll(t, s, h, 4)
@@ -317,5 +321,53 @@ func TestProductionEnvsChange(t *testing.T) {
 		if strings.Contains(l, "|1|0|0|") || strings.Contains(l, "|1|1|0|") {
 			t.Errorf("still production after the change: %s", l)
 		}
+	}
+}
+
+func TestMinuteRollupsAreKeptForTheRetention(t *testing.T) {
+	now := t0.Add(24 * time.Hour)
+	clock := func() time.Time { return now }
+	sqltest.EachDialectWith(t, sqlstore.Options{Now: clock, MinuteRetention: 2 * time.Hour}, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		sample := func(id string, ago time.Duration) domain.EventRecord {
+			return rec(0, domain.Event{Identity: domain.Identity{ID: id}, Kind: domain.KindTelemetry, Time: now,
+				Samples: []domain.Sample{{Metric: "m", Value: 1, Time: now.Add(-ago)}}})
+		}
+		storeAll(t, s, []domain.EventRecord{sample("recent", time.Hour), sample("old", 3*time.Hour)}, 10)
+		count := func(res string) int {
+			var n int
+			if err := s.DB().NewRaw("SELECT count(*) FROM metric_rollups WHERE res = ?", res).Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// The old sample gets hour and day buckets but no minute bucket.
+		if m, h := count("m"), count("h"); m != 1 || h != 2 {
+			t.Fatalf("minute rows %d hour rows %d; want 1 and 2", m, h)
+		}
+		now = now.Add(2 * time.Hour)
+		if n, err := s.PruneMinuteRollups(ctx); err != nil || n != 1 || count("m") != 0 || count("h") != 2 {
+			t.Fatalf("pruned %d (%v); minute rows %d", n, err, count("m"))
+		}
+	})
+}
+
+func TestRawEventsAreCompressedAndReadBack(t *testing.T) {
+	s := sqltest.Open(t, sqlstore.SQLite)
+	ctx := context.Background()
+	body := []byte(`{"specversion":"1.0","id":"x","source":"/s","type":"t","data":{"a":"` + strings.Repeat("abc", 200) + `"}}`)
+	r := rec(1, domain.Event{Identity: domain.Identity{ID: "x"}, Kind: domain.KindChangeCreated, Time: t0, SubjectID: "c"})
+	r.Raw = body
+	storeAll(t, s, []domain.EventRecord{r}, 1)
+	var stored []byte
+	if err := s.DB().NewRaw("SELECT data FROM events").Scan(ctx, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) >= len(body)/2 {
+		t.Errorf("stored %d bytes for a %d-byte event", len(stored), len(body))
+	}
+	got, err := s.EventsAfter(ctx, 0, 10)
+	if err != nil || len(got) != 1 || string(got[0].Data) != string(body) {
+		t.Fatalf("read back %+v %v", got, err)
 	}
 }

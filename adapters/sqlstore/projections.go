@@ -160,8 +160,28 @@ func minPtr(a *int64, b int64) *int64 {
 	return a
 }
 
+// txState collects what a transaction learned that may be cached once it
+// commits (and must be forgotten if it does not).
+type txState struct {
+	newSeries map[seriesKey]int64
+}
+
+type seriesKey struct{ metric, attrs string }
+
+// remember caches what a committed transaction learned.
+func (s *Store) remember(st *txState) {
+	if len(st.newSeries) == 0 {
+		return
+	}
+	s.seriesMu.Lock()
+	defer s.seriesMu.Unlock()
+	for k, id := range st.newSeries {
+		s.series[k] = id
+	}
+}
+
 // applyProjections updates every projection for newly stored events.
-func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, items []applied) error {
+func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, items []applied) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -298,7 +318,7 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, items []applied
 	if err := s.recomputeIncidents(ctx, tx, keys(incidentIDs)); err != nil {
 		return err
 	}
-	return s.rollUp(ctx, tx, telemetry)
+	return s.rollUp(ctx, tx, st, telemetry)
 }
 
 // recomputeIncidents derives each incident from all its events: the start is
@@ -353,11 +373,10 @@ func (s *Store) recomputeIncidents(ctx context.Context, tx bun.Tx, ids []string)
 }
 
 // rollUp adds telemetry samples to minute, hour and day buckets.
-func (s *Store) rollUp(ctx context.Context, tx bun.Tx, events []domain.Event) error {
+func (s *Store) rollUp(ctx context.Context, tx bun.Tx, st *txState, events []domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	type seriesKey struct{ metric, attrs string }
 	type bucketKey struct {
 		series seriesKey
 		res    string
@@ -365,12 +384,16 @@ func (s *Store) rollUp(ctx context.Context, tx bun.Tx, events []domain.Event) er
 	}
 	agg := map[bucketKey]*rollupRow{}
 	seriesSet := map[seriesKey]bool{}
+	minuteHorizon := micros(s.now().Add(-s.minuteRetention))
 	for _, ev := range events {
 		for _, smp := range ev.Samples {
 			sk := seriesKey{smp.Metric, canonicalAttrs(smp.Attributes)}
 			seriesSet[sk] = true
 			us := micros(smp.Time)
 			for _, r := range resolutions {
+				if r.name == "m" && us < minuteHorizon {
+					continue // older than the minute retention: hour and day only
+				}
 				w := r.width.Microseconds()
 				b := us - ((us%w)+w)%w
 				k := bucketKey{sk, r.name, b}
@@ -386,56 +409,70 @@ func (s *Store) rollUp(ctx context.Context, tx bun.Tx, events []domain.Event) er
 			}
 		}
 	}
-	series := make([]seriesRow, 0, len(seriesSet))
+	ids := make(map[seriesKey]int64, len(seriesSet))
+	var missing []seriesRow
+	s.seriesMu.RLock()
 	for sk := range seriesSet {
-		series = append(series, seriesRow{Metric: sk.metric, Attrs: sk.attrs})
-	}
-	sort.Slice(series, func(i, j int) bool {
-		if series[i].Metric != series[j].Metric {
-			return series[i].Metric < series[j].Metric
+		if id, ok := s.series[sk]; ok {
+			ids[sk] = id
+		} else {
+			missing = append(missing, seriesRow{Metric: sk.metric, Attrs: sk.attrs})
 		}
-		return series[i].Attrs < series[j].Attrs
-	})
-	if err := insertAll(ctx, tx, series, "metric, attrs"); err != nil {
-		return fmt.Errorf("register series: %w", err)
 	}
-	ids := map[seriesKey]int64{}
-	for start := 0; start < len(series); start += insertChunk {
-		chunk := series[start:min(start+insertChunk, len(series))]
-		metrics := make([]string, len(chunk))
-		for i, sr := range chunk {
-			metrics[i] = sr.Metric
+	s.seriesMu.RUnlock()
+	if len(missing) > 0 {
+		sort.Slice(missing, func(i, j int) bool {
+			if missing[i].Metric != missing[j].Metric {
+				return missing[i].Metric < missing[j].Metric
+			}
+			return missing[i].Attrs < missing[j].Attrs
+		})
+		if err := insertAll(ctx, tx, missing, "metric, attrs"); err != nil {
+			return fmt.Errorf("register series: %w", err)
+		}
+		metrics := map[string]bool{}
+		for _, m := range missing {
+			metrics[m.Metric] = true
 		}
 		var found []seriesRow
-		if err := tx.NewSelect().Model(&found).Where("metric IN (?)", bun.In(metrics)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&found).Where("metric IN (?)", bun.In(keys(metrics))).Scan(ctx); err != nil {
 			return fmt.Errorf("read series: %w", err)
 		}
+		if st.newSeries == nil {
+			st.newSeries = map[seriesKey]int64{}
+		}
 		for _, f := range found {
-			ids[seriesKey{f.Metric, f.Attrs}] = f.ID
+			k := seriesKey{f.Metric, f.Attrs}
+			ids[k] = f.ID
+			st.newSeries[k] = f.ID
 		}
 	}
-	rows := make([]rollupRow, 0, len(agg))
+	rows := make([][]any, 0, len(agg))
 	for k, r := range agg {
-		r.SeriesID = ids[k.series]
-		if r.SeriesID == 0 {
+		id := ids[k.series]
+		if id == 0 {
 			return fmt.Errorf("series %s %s not registered", k.series.metric, k.series.attrs)
 		}
-		rows = append(rows, *r)
+		rows = append(rows, []any{id, r.Res, r.Bucket, r.N, r.Sum, r.Min, r.Max})
 	}
+	// A stable order keeps concurrent writers from deadlocking on row locks.
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
-		if a.SeriesID != b.SeriesID {
-			return a.SeriesID < b.SeriesID
+		if a[0].(int64) != b[0].(int64) {
+			return a[0].(int64) < b[0].(int64)
 		}
-		if a.Res != b.Res {
-			return a.Res < b.Res
+		if a[1].(string) != b[1].(string) {
+			return a[1].(string) < b[1].(string)
 		}
-		return a.Bucket < b.Bucket
+		return a[2].(int64) < b[2].(int64)
 	})
-	return upsertAll(ctx, tx, rows, "series_id, res, bucket",
-		"n = mr.n + EXCLUDED.n", "sum = mr.sum + EXCLUDED.sum",
-		"min = CASE WHEN EXCLUDED.min < mr.min THEN EXCLUDED.min ELSE mr.min END",
-		"max = CASE WHEN EXCLUDED.max > mr.max THEN EXCLUDED.max ELSE mr.max END")
+	return s.bulkExec(ctx, tx, bulkSpec{
+		table: "metric_rollups AS mr",
+		cols:  []string{"series_id", "res", "bucket", "n", "sum", "min", "max"},
+		suffix: "ON CONFLICT (series_id, res, bucket) DO UPDATE SET n = mr.n + EXCLUDED.n, sum = mr.sum + EXCLUDED.sum, " +
+			"min = CASE WHEN EXCLUDED.min < mr.min THEN EXCLUDED.min ELSE mr.min END, " +
+			"max = CASE WHEN EXCLUDED.max > mr.max THEN EXCLUDED.max ELSE mr.max END",
+	}, rows)
 }
 
 // upsertAll inserts rows in chunks, merging with existing ones by sets.
@@ -500,4 +537,15 @@ func dedupeLinks(links []eventIdeaRow) []eventIdeaRow {
 		}
 	}
 	return out
+}
+
+// PruneMinuteRollups deletes minute-resolution rollups older than the
+// retention; hour and day rollups keep the history.
+func (s *Store) PruneMinuteRollups(ctx context.Context) (int64, error) {
+	res, err := s.db.NewDelete().Model((*rollupRow)(nil)).
+		Where("res = 'm'").Where("bucket < ?", micros(s.now().Add(-s.minuteRetention))).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

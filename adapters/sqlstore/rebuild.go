@@ -56,7 +56,9 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 	if len(items) == 0 {
 		return nil
 	}
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	st := &txState{}
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		*st = txState{}
 		cur, err := s.generation(ctx, tx, false)
 		if err != nil {
 			return err
@@ -83,8 +85,12 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 				todo = append(todo, applied{pk: it.PK, ev: it.Event})
 			}
 		}
-		return s.applyProjections(ctx, tx, todo)
+		return s.applyProjections(ctx, tx, st, todo)
 	})
+	if err == nil {
+		s.remember(st)
+	}
+	return err
 }
 
 // DumpProjections renders every projection as sorted text lines, with event

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -38,18 +39,25 @@ const (
 
 // sqlitePragmas are applied to every pooled connection. modernc wants them as
 // _pragma=name(value); mattn-style keys would be ignored silently.
+// page_size applies when the file is created: 16 KiB pages suit rows that
+// carry whole events (fewer pages and WAL writes per commit).
 // _txlock=immediate takes the write lock at BEGIN so that concurrent writers
 // wait on busy_timeout instead of failing to upgrade a read transaction.
-const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+const sqlitePragmas = "_pragma=page_size(16384)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
 // Store is the SQL-backed persistence for every domain type.
 type Store struct {
-	db       *bun.DB
-	dialect  Dialect
-	now      func() time.Time
-	prodEnvs domain.ProductionEnvs
+	db              *bun.DB
+	dialect         Dialect
+	now             func() time.Time
+	prodEnvs        domain.ProductionEnvs
+	minuteRetention time.Duration
 	// shard names this process's rows in sharded counters.
 	shard string
+
+	// series caches metric series ids; series are never deleted.
+	seriesMu sync.RWMutex
+	series   map[seriesKey]int64
 }
 
 // Options configure Open.
@@ -63,6 +71,10 @@ type Options struct {
 	// ProductionEnvs decides which environments are production
 	// (default: production, prod).
 	ProductionEnvs domain.ProductionEnvs
+	// MinuteRetention is how long minute-resolution telemetry rollups are
+	// kept (default 7 days); hour and day rollups are kept for good. Minute
+	// detail serves the short SLO burn-rate windows and recent charts.
+	MinuteRetention time.Duration
 }
 
 // Open connects to the database named by opts. It does not migrate.
@@ -102,7 +114,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if len(prod) == 0 {
 		prod = domain.ParseProductionEnvs("production,prod")
 	}
-	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, shard: randomShard()}
+	minuteRetention := opts.MinuteRetention
+	if minuteRetention <= 0 {
+		minuteRetention = 7 * 24 * time.Hour
+	}
+	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, minuteRetention: minuteRetention, shard: randomShard(), series: map[seriesKey]int64{}}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
@@ -263,4 +279,27 @@ func isUniqueViolation(err error) bool {
 	return strings.Contains(msg, "UNIQUE constraint failed") || // sqlite
 		strings.Contains(msg, "SQLSTATE 23505") || // pgx
 		strings.Contains(msg, "duplicate key value")
+}
+
+// Setting reads a value from the settings table.
+func (s *Store) Setting(ctx context.Context, key string) (string, bool, error) {
+	var vals []string
+	if err := s.db.NewRaw("SELECT value FROM settings WHERE key = ?", key).Scan(ctx, &vals); err != nil {
+		return "", false, err
+	}
+	if len(vals) == 0 {
+		return "", false, nil
+	}
+	return vals[0], true, nil
+}
+
+// SetSettingOnce stores a value unless the key exists, and reports whether
+// this call stored it: a start-up task claims its one run with it.
+func (s *Store) SetSettingOnce(ctx context.Context, key, value string) (bool, error) {
+	res, err := s.db.NewRaw("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", key, value).Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }

@@ -35,8 +35,11 @@ type App struct {
 	Consumer *natsbus.Consumer
 	Web      *web.Server
 
-	listener net.Listener
-	serveErr chan error
+	listener        net.Listener
+	serveErr        chan error
+	stopMaintenance context.CancelFunc
+	maintenanceDone chan struct{}
+	demoDone        chan struct{} // closed when --demo finished publishing
 }
 
 // NewApp returns an App that has not started yet.
@@ -111,6 +114,13 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Demo {
+		if err := a.startDemo(ctx); err != nil {
+			return err
+		}
+	}
+
+	a.startMaintenance(ctx)
 
 	assetSet, err := assets.New()
 	if err != nil {
@@ -212,6 +222,13 @@ func (a *App) Close() error {
 		}
 		cancel()
 	}
+	if a.stopMaintenance != nil {
+		a.stopMaintenance()
+		<-a.maintenanceDone
+	}
+	if a.demoDone != nil {
+		<-a.demoDone // publishing is quick; let it finish rather than cut it
+	}
 	if a.Consumer != nil {
 		a.Consumer.Stop()
 	}
@@ -232,7 +249,35 @@ func (a *App) Close() error {
 }
 
 func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
-	return sqlstore.Open(ctx, sqlstore.Options{DSN: cfg.DB, DataDir: cfg.DataDir, ProductionEnvs: domain.ParseProductionEnvs(cfg.ProductionEnvs)})
+	return sqlstore.Open(ctx, sqlstore.Options{
+		DSN: cfg.DB, DataDir: cfg.DataDir, ProductionEnvs: domain.ParseProductionEnvs(cfg.ProductionEnvs),
+		MinuteRetention: cfg.MinuteRollups,
+	})
+}
+
+// startMaintenance runs housekeeping in the background: pruning minute
+// rollups past their retention, once at start and then hourly. Each task is
+// idempotent, so several instances running it at once do no harm.
+func (a *App) startMaintenance(ctx context.Context) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopMaintenance, a.maintenanceDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.maintenanceDone)
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			if n, err := a.Store.PruneMinuteRollups(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("pruning minute rollups failed; will retry", "err", err)
+			} else if n > 0 {
+				a.Log.Info("pruned minute rollups past their retention", "rows", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 func natsConfig(cfg Config, emb *natsbus.Embedded, log *slog.Logger) natsbus.Config {

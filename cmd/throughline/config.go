@@ -51,6 +51,7 @@ type Config struct {
 	IdeaKeyPattern string
 	IngestBatch    int
 	MaxDeliver     int
+	MinuteRollups  time.Duration
 
 	// Logging.
 	LogLevel  string
@@ -75,6 +76,7 @@ func DefaultConfig() Config {
 		IngestBatch:    500,
 		MaxDeliver:     10,
 		DemoDays:       90,
+		MinuteRollups:  7 * 24 * time.Hour,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/throughline/throughline/adapters/cdevents"
@@ -32,26 +34,23 @@ type pending struct {
 	rec   domain.EventRecord
 }
 
+// decoded is one message after decoding.
+type decoded struct {
+	rec domain.EventRecord
+	err error
+}
+
 // handle is a natsbus.Handler.
 func (in *ingestor) handle(ctx context.Context, msgs []*natsbus.Message) []error {
 	errs := make([]error, len(msgs))
+	out := in.decodeAll(msgs)
 	var batch []pending
-	for i, m := range msgs {
-		ce, ev, err := in.dec.DecodeMessage(cdevents.Header(m.Header), m.Data)
-		if err != nil {
-			errs[i] = err
+	for i, d := range out {
+		if d.err != nil {
+			errs[i] = d.err
 			continue
 		}
-		raw := m.Data
-		if cdevents.IsBinary(cdevents.Header(m.Header)) {
-			// Keep binary-mode events in the structured form, which
-			// carries the attributes that were headers.
-			if raw, err = cdevents.EncodeStructured(ce); err != nil {
-				errs[i] = err
-				continue
-			}
-		}
-		batch = append(batch, pending{index: i, rec: domain.EventRecord{Event: ev, Raw: raw, Subject: m.Subject, StreamSeq: m.StreamSeq}})
+		batch = append(batch, pending{index: i, rec: d.rec})
 	}
 	if len(batch) == 0 {
 		return errs
@@ -67,6 +66,42 @@ func (in *ingestor) handle(ctx context.Context, msgs []*natsbus.Message) []error
 		errs[batch[0].index] = err
 	}
 	return errs
+}
+
+// decodeAll decodes a batch, spreading large batches over the CPUs: decoding
+// is the CPU-heavy half of ingestion, storing the I/O-heavy one.
+func (in *ingestor) decodeAll(msgs []*natsbus.Message) []decoded {
+	out := make([]decoded, len(msgs))
+	workers := min(runtime.GOMAXPROCS(0), len(msgs)/64+1)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(msgs); i += workers {
+				out[i] = in.decode(msgs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func (in *ingestor) decode(m *natsbus.Message) decoded {
+	h := cdevents.Header(m.Header)
+	ce, ev, err := in.dec.DecodeMessage(h, m.Data)
+	if err != nil {
+		return decoded{err: err}
+	}
+	raw := m.Data
+	if cdevents.IsBinary(h) {
+		// Keep binary-mode events in the structured form, which carries
+		// the attributes that were headers.
+		if raw, err = cdevents.EncodeStructured(ce); err != nil {
+			return decoded{err: err}
+		}
+	}
+	return decoded{rec: domain.EventRecord{Event: ev, Raw: raw, Subject: m.Subject, StreamSeq: m.StreamSeq}}
 }
 
 func (in *ingestor) store1(ctx context.Context, batch []pending) error {

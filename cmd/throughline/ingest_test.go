@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/throughline/throughline/adapters/cdevents"
+	"github.com/throughline/throughline/adapters/demo"
 	"github.com/throughline/throughline/adapters/natsbus/natstest"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 	"github.com/throughline/throughline/domain"
@@ -414,4 +415,31 @@ func TestIngestOnPostgresAndExternalNATS(t *testing.T) {
 	}
 	publishBoth(t, natsPublisher(t, cfg.NATS), names.SubjectPrefix, []domain.CloudEvent{{SpecVersion: "1.0", ID: "x", Source: "/x", Type: "bogus"}})
 	waitStatus(t, app, tok, ingestStatus{Stored: int64(len(evs)), DeadLetters: 1})
+}
+
+func TestServeDemoPublishesOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Demo, cfg.DemoDays = true, 14
+	app, _ := startApp(t, cfg)
+	tok := token(t, app, domain.ScopeRead)
+	want := int64(len(demo.Generate(demo.Options{Days: 14, Seed: 1}).Events))
+	waitStatus(t, app, tok, ingestStatus{Stored: want})
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A restart with --demo does not publish again; the command does, and
+	// every repeat is recognised as a duplicate or absorbed.
+	app2, _ := startApp(t, cfg)
+	time.Sleep(200 * time.Millisecond)
+	if st := status(t, app2, tok); st.Stored != want {
+		t.Fatalf("after restart: %+v", st)
+	}
+	code, out, errOut := runCLI(t, "", nil, "demo", "--nats", app2.Embedded.ClientURL(), "--days", "14")
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("published %d demo events", want)) {
+		t.Fatalf("demo: %d %q %q", code, out, errOut)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st := status(t, app2, tok); st.Stored != want || st.DeadLetters != 0 {
+		t.Fatalf("after demo again: %+v", st)
+	}
 }

@@ -67,7 +67,14 @@ func PostgresDSN(t testing.TB) string {
 // Open returns a migrated store of the given dialect, closed at cleanup.
 func Open(t testing.TB, dialect sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
-	opts := sqlstore.Options{DataDir: t.TempDir()}
+	return OpenWith(t, dialect, sqlstore.Options{})
+}
+
+// OpenWith is Open with options (a clock, production environments…); the
+// data dir and DSN are filled in.
+func OpenWith(t testing.TB, dialect sqlstore.Dialect, opts sqlstore.Options) *sqlstore.Store {
+	t.Helper()
+	opts.DataDir = t.TempDir()
 	if dialect == sqlstore.Postgres {
 		opts.DSN = PostgresDSN(t)
 	}
@@ -85,7 +92,12 @@ func Open(t testing.TB, dialect sqlstore.Dialect) *sqlstore.Store {
 
 // EachDialect runs f as a subtest against SQLite and PostgreSQL.
 func EachDialect(t *testing.T, f func(t *testing.T, s *sqlstore.Store)) {
+	EachDialectWith(t, sqlstore.Options{}, f)
+}
+
+// EachDialectWith is EachDialect with options.
+func EachDialectWith(t *testing.T, opts sqlstore.Options, f func(t *testing.T, s *sqlstore.Store)) {
 	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
-		t.Run(string(d), func(t *testing.T) { f(t, Open(t, d)) })
+		t.Run(string(d), func(t *testing.T) { f(t, OpenWith(t, d, opts)) })
 	}
 }

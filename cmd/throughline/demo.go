@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/throughline/throughline/adapters/cdevents"
+	"github.com/throughline/throughline/adapters/demo"
+	"github.com/throughline/throughline/adapters/natsbus"
+)
+
+func newDemoCommand(stdout, stderr io.Writer) *cobra.Command {
+	cfg := DefaultConfig()
+	cfg.NATS = "nats://127.0.0.1:4222"
+	opts := demo.Options{Days: 90, Seed: 1, Scale: 1}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Publish a realistic demo history (delivery events and telemetry) to NATS",
+		Long: `Publish a generated history to the events stream, as CI/CD systems and an
+OpenTelemetry pipeline would have: five services in three teams, changes,
+builds, tests, staging and production deployments, rollbacks, hotfixes,
+incidents, and hourly telemetry whose outcome metrics move when some ideas
+ship. The same --seed gives the same events, so publishing twice is harmless:
+JetStream's duplicate window and Throughline's identity check absorb repeats.`,
+		Example: `  throughline demo --days 90
+  throughline demo --nats nats://nats:4222 --days 365 --scale 20`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := prepare(cmd, &cfg, stderr)
+			if err != nil {
+				return err
+			}
+			bus, err := natsbus.Connect(cmd.Context(), natsConfig(cfg, nil, log))
+			if err != nil {
+				return err
+			}
+			defer bus.Close()
+			n, took, err := publishDemo(cmd.Context(), bus, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "published %d demo events (%d days) in %s\n", n, opts.Days, took.Round(time.Millisecond))
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	natsClientFlags(fs, &cfg)
+	fs.IntVar(&opts.Days, "days", opts.Days, "days of history, ending today")
+	fs.Int64Var(&opts.Seed, "seed", opts.Seed, "random seed; the same seed gives the same history")
+	fs.IntVar(&opts.Scale, "scale", opts.Scale, "multiply the number of services (for load tests)")
+	logFlags(fs, &cfg)
+	annotateEnv(cmd)
+	return cmd
+}
+
+// publishDemo generates the history and publishes it, waiting for every ack.
+func publishDemo(ctx context.Context, bus *natsbus.Bus, opts demo.Options) (int, time.Duration, error) {
+	start := time.Now()
+	h := demo.Generate(opts)
+	dec, err := cdevents.NewDecoder("")
+	if err != nil {
+		return 0, 0, err
+	}
+	msgs := make([]natsbus.OutMsg, 0, len(h.Events))
+	for _, ce := range h.Events {
+		ev, err := dec.Decode(ce)
+		if err != nil {
+			return 0, 0, fmt.Errorf("demo event %s: %w", ce.ID, err)
+		}
+		data, err := cdevents.EncodeStructured(ce)
+		if err != nil {
+			return 0, 0, err
+		}
+		msgs = append(msgs, natsbus.OutMsg{
+			Subject: cdevents.SubjectFor(bus.Names().SubjectPrefix, ev),
+			Header:  map[string][]string{"Content-Type": {cdevents.ContentTypeStructured}},
+			Data:    data,
+			MsgID:   ev.Identity.String(),
+		})
+	}
+	if _, err := bus.PublishMany(ctx, msgs); err != nil {
+		return 0, 0, err
+	}
+	return len(msgs), time.Since(start), nil
+}
+
+// startDemo publishes the demo history once per database, in the background,
+// so that the server answers while the events flow in.
+func (a *App) startDemo(ctx context.Context) error {
+	first, err := a.Store.SetSettingOnce(ctx, "demo_published", time.Now().UTC().Format(time.RFC3339))
+	if err != nil || !first {
+		if err == nil {
+			a.Log.Info("demo history already published to this database; not publishing again")
+		}
+		return err
+	}
+	a.demoDone = make(chan struct{})
+	go func() {
+		defer close(a.demoDone)
+		n, took, err := publishDemo(context.WithoutCancel(ctx), a.Bus, demo.Options{Days: a.Config.DemoDays, Seed: 1})
+		if err != nil {
+			a.Log.Error("demo history not published", "err", err)
+			return
+		}
+		a.Log.Info("demo history published; the consumer is storing it", "events", n, "days", a.Config.DemoDays, "took", took.Round(time.Millisecond))
+	}()
+	return nil
+}
