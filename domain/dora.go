@@ -436,6 +436,9 @@ func tierOf(elite, high, medium bool) *Tier {
 // Window is an inclusive range of whole UTC days.
 type Window struct {
 	From, To time.Time // midnights UTC; To is the last day included
+	// BucketStart is the start of the week or month a trend bucket stands
+	// for (its From may be later when the range starts mid-bucket).
+	BucketStart time.Time
 }
 
 // NewWindow validates a window of whole days.
@@ -606,4 +609,131 @@ func (i ProdIncident) RestoreSeconds() (float64, bool) {
 		return 0, false
 	}
 	return i.Resolved.Sub(i.Start).Seconds(), true
+}
+
+// DeploymentRecord is a production deployment with its verdict, for
+// drill-downs and the API.
+type DeploymentRecord struct {
+	Deployment ProdDeployment
+	Verdict    Verdict
+	Team       string
+	// RollbackEvent identifies the rollback that replaced it (rule 1).
+	RollbackEvent *Identity
+}
+
+// FailureReason says in words why the deployment counts as failed, or ""
+// when it does not.
+func (r DeploymentRecord) FailureReason() string {
+	v := r.Verdict
+	if !v.Failed {
+		return ""
+	}
+	if v.Override != nil && !v.RuleFailed {
+		return "marked failed by " + v.Override.By + ": " + v.Override.Reason
+	}
+	var parts []string
+	for _, rule := range v.Rules {
+		switch rule {
+		case RuleRollback:
+			s := "rolled back before the next deployment"
+			if r.RollbackEvent != nil {
+				s += " (rollback event " + r.RollbackEvent.ID + ")"
+			}
+			parts = append(parts, s)
+		case RuleIncidentArtifact:
+			parts = append(parts, "a production incident names its artifact "+r.Deployment.Artifact+" ("+joinIDs(v.Incidents)+")")
+		case RuleIncidentWindow:
+			parts = append(parts, "a production incident on "+r.Deployment.Service+" started after it, before the next deployment and within the attribution window ("+joinIDs(v.Incidents)+")")
+		}
+	}
+	s := ""
+	for i, p := range parts {
+		if i > 0 {
+			s += "; "
+		}
+		s += p
+	}
+	if v.Override != nil {
+		s += " — confirmed by " + v.Override.By + ": " + v.Override.Reason
+	}
+	return s
+}
+
+func joinIDs(ids []string) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += ", "
+		}
+		s += id
+	}
+	return s
+}
+
+// IncidentRecord is a production incident with its attribution.
+type IncidentRecord struct {
+	Incident    ProdIncident
+	Environment string
+	// Deployment it made fail, when attributed.
+	DeploymentPK    int64
+	DeploymentEvent Identity
+	Rule            FailureRule
+	// Unattributed says why no deployment matched.
+	Unattributed string
+}
+
+// Attributed reports whether the incident counts against a deployment.
+func (r IncidentRecord) Attributed() bool { return r.DeploymentPK != 0 }
+
+// DORAFilter narrows DORA to one service or one team.
+type DORAFilter struct {
+	Service string
+	Team    string
+}
+
+// Bucket splits a window for trends.
+type Bucket string
+
+const (
+	BucketWeek  Bucket = "week"
+	BucketMonth Bucket = "month"
+)
+
+// Buckets splits w into weeks (starting Monday) or months, clipped to w.
+func (w Window) Buckets(b Bucket) []Window {
+	var out []Window
+	start := w.From
+	switch b {
+	case BucketWeek:
+		wd := (int(start.Weekday()) + 6) % 7 // days since Monday
+		start = start.AddDate(0, 0, -wd)
+	case BucketMonth:
+		start = time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	for !start.After(w.To) {
+		var next time.Time
+		if b == BucketWeek {
+			next = start.AddDate(0, 0, 7)
+		} else {
+			next = start.AddDate(0, 1, 0)
+		}
+		from, to := start, next.AddDate(0, 0, -1)
+		if from.Before(w.From) {
+			from = w.From
+		}
+		if to.After(w.To) {
+			to = w.To
+		}
+		out = append(out, Window{From: from, To: to, BucketStart: start})
+		start = next
+	}
+	return out
+}
+
+// Service is a deployable service and the team that owns it. The team comes
+// from the latest event naming one (customData.team) unless a person set it.
+type Service struct {
+	Name       string
+	Team       string
+	TeamByUser bool
 }

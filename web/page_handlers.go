@@ -36,15 +36,6 @@ func (s *Server) handleValueStreams(c echo.Context) error {
 	}))
 }
 
-func (s *Server) handleDORA(c echo.Context) error {
-	return render(c, http.StatusOK, views.Section(s.page(c, "DORA", "dora"), views.SectionView{
-		Title:       "DORA metrics",
-		Description: "Deployment frequency, lead time, change failure rate, recovery time and rework, per service and team.",
-		EmptyTitle:  "No production deployments yet",
-		EmptyBody:   "The metrics appear once CDEvents for changes, artifacts and production deployments arrive.",
-	}))
-}
-
 func (s *Server) handleTrends(c echo.Context) error {
 	return render(c, http.StatusOK, views.Section(s.page(c, "Trends", "trends"), views.SectionView{
 		Title:       "Trends",

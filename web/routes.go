@@ -36,6 +36,10 @@ func (s *Server) routes() error {
 	viewer.GET("/settings", s.handleSettings)
 	viewer.GET("/settings/ingest", s.handleIngestPage)
 
+	// Editors' actions carry the role on the route: a group here would also
+	// catch unknown paths and answer them with its role check.
+	pages.POST("/dora/override", s.handleOverride, s.requireRole(domain.RoleEditor))
+
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
 	admin.POST("/users", s.handleCreateUser)
@@ -54,5 +58,10 @@ func (s *Server) routes() error {
 	api.GET("/ingest/status", s.handleIngestStatus, requireScope(domain.ScopeRead))
 	api.GET("/dead-letters", s.handleDeadLetters, requireScope(domain.ScopeRead))
 	api.POST("/dead-letters/:id/replay", s.handleReplayAPI, requireScope(domain.ScopeAdmin))
+	api.GET("/dora", s.handleDORAAPI, requireScope(domain.ScopeRead))
+	api.GET("/dora/trend", s.handleDORATrendAPI, requireScope(domain.ScopeRead))
+	api.GET("/deployments", s.handleDeploymentsAPI, requireScope(domain.ScopeRead))
+	api.GET("/incidents", s.handleIncidentsAPI, requireScope(domain.ScopeRead))
+	api.POST("/deployments/override", s.handleOverrideAPI, requireScope(domain.ScopeAdmin))
 	return nil
 }

@@ -65,6 +65,19 @@ type IngestReader interface {
 	DeadLetters(ctx context.Context, limit int) ([]domain.DeadLetter, error)
 }
 
+// DORAStore reads DORA metrics and records overrides and service teams.
+type DORAStore interface {
+	DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error)
+	DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error)
+	DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.DeploymentRecord, error)
+	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.IncidentRecord, error)
+	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error
+	ClearOverride(ctx context.Context, id domain.Identity, by string) error
+	Services(ctx context.Context) ([]domain.Service, error)
+	Teams(ctx context.Context) ([]string, error)
+	SetServiceTeam(ctx context.Context, service, team, by string) error
+}
+
 // DeadLetterReplayer sends a dead letter back to the events stream.
 type DeadLetterReplayer interface {
 	Replay(ctx context.Context, id int64) error
@@ -112,6 +125,9 @@ type Deps struct {
 	Events   EventGateway
 	Ingest   IngestReader
 	Replayer DeadLetterReplayer
+	DORA     DORAStore
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 	// Lag reports the consumer's backlog; optional.
 	Lag func(ctx context.Context) (pending uint64, ackPending int, err error)
 }
@@ -127,8 +143,11 @@ type Server struct {
 
 // New builds the server and its routes. It does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil {
-		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest and Replayer are required")
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil {
+		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer and DORA are required")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -170,6 +189,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	return s, nil
 }
+
+func (s *Server) now() time.Time { return s.deps.Now() }
 
 // Handler returns the root handler, for tests that use httptest.
 func (s *Server) Handler() http.Handler { return s.echo }

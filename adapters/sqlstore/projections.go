@@ -285,6 +285,23 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 		}
 	}
 
+	w := newDoraWork()
+	for id := range changes {
+		w.leadChanges[id] = true
+	}
+	for _, d := range deployments {
+		if d.Production && d.Kind != "removed" {
+			w.service(d.Service, d.At)
+		}
+	}
+	if err := s.markArtifactServices(ctx, tx, artifactChanges, w); err != nil {
+		return err
+	}
+	oldTeams, err := s.teamsOf(ctx, tx, keysOf(services))
+	if err != nil {
+		return err
+	}
+
 	if err := upsertAll(ctx, tx, values(changes), "change_id",
 		"first_at = CASE WHEN EXCLUDED.first_at < ch.first_at THEN EXCLUDED.first_at ELSE ch.first_at END",
 		minExpr("ch", "created_at"), minExpr("ch", "merged_at"), minExpr("ch", "abandoned_at"),
@@ -315,18 +332,110 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 	if err := insertAll(ctx, tx, incidentEvents, "event_pk"); err != nil {
 		return fmt.Errorf("project incident events: %w", err)
 	}
-	if err := s.recomputeIncidents(ctx, tx, keys(incidentIDs)); err != nil {
+	if err := s.recomputeIncidents(ctx, tx, keys(incidentIDs), w); err != nil {
+		return err
+	}
+	if err := s.markTeamChanges(ctx, tx, oldTeams, w); err != nil {
+		return err
+	}
+	if err := s.processDora(ctx, tx, w); err != nil {
 		return err
 	}
 	return s.rollUp(ctx, tx, st, telemetry)
 }
 
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// markArtifactServices marks the services whose production deployments
+// shipped an artifact that just gained a change: which changes those
+// deployments carried may have changed.
+func (s *Store) markArtifactServices(ctx context.Context, tx bun.Tx, links map[[2]string]*artifactChangeRow, w *doraWork) error {
+	if len(links) == 0 {
+		return nil
+	}
+	arts := map[string]bool{}
+	for k := range links {
+		arts[k[0]] = true
+	}
+	var rows []struct {
+		Service string `bun:"service"`
+		At      int64  `bun:"at"`
+	}
+	if err := tx.NewSelect().Model((*deploymentRow)(nil)).Column("service").ColumnExpr("MIN(at) AS at").
+		Where("artifact_id IN (?)", bun.In(keys(arts))).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+		Group("service").Scan(ctx, &rows); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		w.service(r.Service, r.At)
+	}
+	return nil
+}
+
+// markTeamChanges refreshes both teams' rollups for every day of a service
+// that moved from one team to another.
+func (s *Store) markTeamChanges(ctx context.Context, tx bun.Tx, before map[string]string, w *doraWork) error {
+	if len(before) == 0 {
+		return nil
+	}
+	after, err := s.teamsOf(ctx, tx, keysOf(before))
+	if err != nil {
+		return err
+	}
+	for svc, old := range before {
+		if after[svc] == old {
+			continue
+		}
+		if err := s.markAllDays(ctx, tx, svc, []string{old, after[svc]}, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markAllDays marks every day with DORA data of a service in the given teams' scopes.
+func (s *Store) markAllDays(ctx context.Context, tx bun.IDB, service string, teams []string, w *doraWork) error {
+	var days []int64
+	if err := tx.NewRaw(`SELECT day FROM deployment_facts WHERE service = ?
+		UNION SELECT day FROM change_deploys WHERE service = ?`, service, service).Scan(ctx, &days); err != nil {
+		return err
+	}
+	var resolved []int64
+	if err := tx.NewSelect().Model((*incidentRow)(nil)).Column("resolved_at").Where("service = ?", service).
+		Where("resolved_at IS NOT NULL").Scan(ctx, &resolved); err != nil {
+		return err
+	}
+	for _, r := range resolved {
+		days = append(days, dayOf(r))
+	}
+	for _, t := range teams {
+		if t == "" {
+			continue
+		}
+		for _, d := range days {
+			w.days[scopeDay{scopeTeam(t), d}] = true
+		}
+	}
+	return nil
+}
+
 // recomputeIncidents derives each incident from all its events: the start is
 // the earliest detected/reported, the resolution the earliest resolved, and
 // service, artifact and environment come from the earliest event naming them.
-func (s *Store) recomputeIncidents(ctx context.Context, tx bun.Tx, ids []string) error {
+func (s *Store) recomputeIncidents(ctx context.Context, tx bun.Tx, ids []string, w *doraWork) error {
 	for start := 0; start < len(ids); start += insertChunk {
 		chunk := ids[start:min(start+insertChunk, len(ids))]
+		var before []incidentRow
+		if err := tx.NewSelect().Model(&before).Where("incident_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return fmt.Errorf("read incidents: %w", err)
+		}
 		var evs []incidentEventRow
 		if err := tx.NewSelect().Model(&evs).Where("incident_id IN (?)", bun.In(chunk)).Order("incident_id", "at", "event_pk").Scan(ctx); err != nil {
 			return fmt.Errorf("read incident events: %w", err)
@@ -367,6 +476,39 @@ func (s *Store) recomputeIncidents(ctx context.Context, tx bun.Tx, ids []string)
 			Set("started_at = EXCLUDED.started_at").Set("resolved_at = EXCLUDED.resolved_at").
 			Exec(ctx); err != nil {
 			return fmt.Errorf("project incidents: %w", err)
+		}
+		if err := s.markIncidents(ctx, tx, before, rows, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markIncidents marks what a changed incident can affect: the services it
+// names (re-evaluated from its start), and the days it was and is resolved
+// on (time to restore).
+func (s *Store) markIncidents(ctx context.Context, tx bun.Tx, before, after []incidentRow, w *doraWork) error {
+	svcs := map[string]bool{}
+	for _, set := range [][]incidentRow{before, after} {
+		for _, r := range set {
+			svcs[r.Service] = true
+		}
+	}
+	teams, err := s.teamsOf(ctx, tx, keysOf(svcs))
+	if err != nil {
+		return err
+	}
+	for _, set := range [][]incidentRow{before, after} {
+		for _, r := range set {
+			if !r.Production {
+				continue
+			}
+			if r.StartedAt != nil {
+				w.service(r.Service, *r.StartedAt)
+			}
+			if r.ResolvedAt != nil {
+				markServiceDays(w, r.Service, teams[r.Service], dayOf(*r.ResolvedAt))
+			}
 		}
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 var projectionTables = []string{
 	"changes", "artifact_changes", "artifacts", "deployments", "incident_events",
 	"incidents", "runs", "event_ideas", "metric_rollups",
+	"deployment_facts", "change_deploys", "incident_attributions", "dora_daily",
 }
 
 // BeginRebuild starts a new projection generation and empties the
@@ -112,6 +113,14 @@ func (s *Store) DumpProjections(ctx context.Context) (map[string][]string, error
 		"services":    "SELECT service, team, team_at, team_by_user FROM services",
 		"metric_rollups": `SELECT ms.metric, ms.attrs, mr.res, mr.bucket, mr.n, mr.sum, mr.min, mr.max
 			FROM metric_rollups mr JOIN metric_series ms ON ms.id = mr.series_id`,
+		"deployment_facts": `SELECT e.source, e.event_id, df.service, df.at, df.day, df.rollback, df.failed, df.rule_failed, df.rules,
+			rb.event_id, df.incidents, df.recovered_at, df.recovered_by, df.rework, df.rework_reason, df.rework_by, df.changes
+			FROM deployment_facts df JOIN events e ON e.id = df.event_pk LEFT JOIN events rb ON rb.id = df.rollback_pk`,
+		"change_deploys": `SELECT cd.service, cd.change_id, e.event_id, cd.deploy_at, cd.day
+			FROM change_deploys cd JOIN events e ON e.id = cd.deploy_pk`,
+		"incident_attributions": `SELECT ia.incident_id, ia.service, e.event_id, ia.deploy_at, ia.rule, ia.reason
+			FROM incident_attributions ia LEFT JOIN events e ON e.id = ia.deploy_pk`,
+		"dora_daily": `SELECT scope, day, deployments, non_rollback, failed, rework, lead, start_merged, merged_deploy, recovery, restore FROM dora_daily`,
 	}
 	out := map[string][]string{}
 	for name, q := range queries {

@@ -51,9 +51,12 @@ type Store struct {
 	dialect         Dialect
 	now             func() time.Time
 	prodEnvs        domain.ProductionEnvs
-	minuteRetention time.Duration
+	minuteRetention   time.Duration
+	attributionWindow time.Duration
 	// shard names this process's rows in sharded counters.
 	shard string
+
+	reports reportCache
 
 	// series caches metric series ids; series are never deleted.
 	seriesMu sync.RWMutex
@@ -75,6 +78,8 @@ type Options struct {
 	// kept (default 7 days); hour and day rollups are kept for good. Minute
 	// detail serves the short SLO burn-rate windows and recent charts.
 	MinuteRetention time.Duration
+	// AttributionWindow bounds DORA failure rule 3 (default 24h).
+	AttributionWindow time.Duration
 }
 
 // Open connects to the database named by opts. It does not migrate.
@@ -118,7 +123,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if minuteRetention <= 0 {
 		minuteRetention = 7 * 24 * time.Hour
 	}
-	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, minuteRetention: minuteRetention, shard: randomShard(), series: map[seriesKey]int64{}}
+	window := opts.AttributionWindow
+	if window <= 0 {
+		window = 24 * time.Hour
+	}
+	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, minuteRetention: minuteRetention,
+		attributionWindow: window, shard: randomShard(), series: map[seriesKey]int64{}}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

@@ -149,6 +149,7 @@ func (a *App) Run(ctx context.Context) error {
 		Events:   &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix},
 		Ingest:   store,
 		Replayer: &replayer{store: store, bus: a.Bus},
+		DORA:     store,
 		Lag:      a.Bus.ConsumerLag,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},

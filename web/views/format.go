@@ -2,9 +2,12 @@ package views
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/throughline/throughline/domain"
 )
 
 func statusText(code int) string { return fmt.Sprintf("Error %d", code) }
@@ -51,4 +54,81 @@ func preview(b []byte) string {
 		return s[:max] + "\n… (" + strconv.Itoa(len(b)-max) + " more bytes)"
 	}
 	return s
+}
+
+// formatSeconds writes a duration the way people read one.
+func formatSeconds(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	s := *p
+	switch {
+	case math.Abs(s) < 90:
+		return fmt.Sprintf("%.0f s", s)
+	case math.Abs(s) < 90*60:
+		return fmt.Sprintf("%.0f min", s/60)
+	case math.Abs(s) < 48*3600:
+		return trimZero(fmt.Sprintf("%.1f", s/3600)) + " h"
+	default:
+		return trimZero(fmt.Sprintf("%.1f", s/86400)) + " d"
+	}
+}
+
+// formatRate writes a fraction as a percentage.
+func formatRate(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	return trimZero(fmt.Sprintf("%.1f", *p*100)) + " %"
+}
+
+// formatPerDay writes a deployment frequency in the unit that reads best.
+func formatPerDay(d float64, deployments int) string {
+	switch {
+	case deployments == 0:
+		return "0"
+	case d >= 1:
+		return trimZero(fmt.Sprintf("%.1f", d)) + " / day"
+	case d*7 >= 1:
+		return trimZero(fmt.Sprintf("%.1f", d*7)) + " / week"
+	default:
+		return trimZero(fmt.Sprintf("%.1f", d*30)) + " / month"
+	}
+}
+
+func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }
+
+// formatDay writes a date as people read it.
+func formatDay(t time.Time) string { return t.UTC().Format("2 Jan 2006") }
+
+// shortID keeps the end of a long identifier (artifact digests).
+func shortID(s string) string {
+	if len(s) <= 28 {
+		return s
+	}
+	return "…" + s[len(s)-27:]
+}
+
+func joinList(xs []string) string { return strings.Join(xs, ", ") }
+
+func recoveryLabel(r domain.Recovery) string {
+	switch r {
+	case domain.RecoveredByResolution:
+		return "incident resolved"
+	case domain.RecoveredByRollback:
+		return "rolled back"
+	case domain.RecoveredByDeployment:
+		return "next good deployment"
+	}
+	return ""
+}
+
+func ruleLabel(r domain.FailureRule) string {
+	switch r {
+	case domain.RuleIncidentArtifact:
+		return "names the artifact it deployed"
+	case domain.RuleIncidentWindow:
+		return "started soon after it"
+	}
+	return string(r)
 }

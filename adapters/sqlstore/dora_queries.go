@@ -1,0 +1,453 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/uptrace/bun"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// scopeFor names the rollup scope of a filter. ok is false when the filter
+// cannot match anything (a service that is not in the team asked for).
+func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scope string, ok bool, err error) {
+	switch {
+	case f.Service != "" && f.Team != "":
+		teams, err := s.teamsOf(ctx, s.db, []string{f.Service})
+		if err != nil {
+			return "", false, err
+		}
+		return scopeService(f.Service), teams[f.Service] == f.Team, nil
+	case f.Service != "":
+		return scopeService(f.Service), true, nil
+	case f.Team != "":
+		return scopeTeam(f.Team), true, nil
+	}
+	return scopeAll, true, nil
+}
+
+// dailyFacts reads the rollups of a scope in [from, to] and adds them up per
+// bucket (each window gets its own facts).
+func (s *Store) dailyFacts(ctx context.Context, scope string, windows []domain.Window) ([]domain.DORAFacts, error) {
+	out := make([]domain.DORAFacts, len(windows))
+	if len(windows) == 0 {
+		return out, nil
+	}
+	var rows []dailyRow
+	if err := s.db.NewSelect().Model(&rows).Where("scope = ?", scope).
+		Where("day >= ?", micros(windows[0].From)).Where("day <= ?", micros(windows[len(windows)-1].To)).
+		Order("day").Scan(ctx); err != nil {
+		return nil, err
+	}
+	b := 0
+	for _, r := range rows {
+		day := fromMicros(r.Day)
+		for b < len(windows) && day.After(windows[b].To) {
+			b++
+		}
+		if b == len(windows) {
+			break
+		}
+		f := &out[b]
+		f.Deployments += r.Deployments
+		f.NonRollback += r.NonRollback
+		f.Failed += r.Failed
+		f.Rework += r.Rework
+		f.LeadTimes = unpackFloats(f.LeadTimes, r.Lead)
+		f.StartToMerged = unpackFloats(f.StartToMerged, r.StartMerged)
+		f.MergedToDeployed = unpackFloats(f.MergedToDeployed, r.MergedDeploy)
+		f.RecoveryTimes = unpackFloats(f.RecoveryTimes, r.Recovery)
+		f.RestoreTimes = unpackFloats(f.RestoreTimes, r.Restore)
+	}
+	return out, nil
+}
+
+// DORAReport computes the five metrics for a window from the daily rollups.
+// Answers are cached until a rollup changes.
+func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error) {
+	scope, ok, err := s.scopeFor(ctx, f)
+	if err != nil || !ok {
+		return domain.Report(w, domain.DORAFacts{}), err
+	}
+	version, err := s.DORAVersion(ctx)
+	if err != nil {
+		return domain.DORAReport{}, err
+	}
+	key := fmt.Sprintf("%s|%d|%d", scope, w.From.Unix(), w.To.Unix())
+	if r, ok := s.reports.get(key, version); ok {
+		return r, nil
+	}
+	facts, err := s.dailyFacts(ctx, scope, []domain.Window{w})
+	if err != nil {
+		return domain.DORAReport{}, err
+	}
+	r := domain.Report(w, facts[0])
+	s.reports.put(key, version, r)
+	return r, nil
+}
+
+// reportCache keeps recent reports for the version of the rollups they were
+// computed from; a bounded map, cleared when full.
+type reportCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedReport
+}
+
+type cachedReport struct {
+	version int64
+	report  domain.DORAReport
+}
+
+const reportCacheSize = 4096
+
+func (c *reportCache) get(key string, version int64) (domain.DORAReport, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || e.version != version {
+		return domain.DORAReport{}, false
+	}
+	return e.report, true
+}
+
+func (c *reportCache) put(key string, version int64, r domain.DORAReport) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= reportCacheSize {
+		c.entries = map[string]cachedReport{}
+	}
+	c.entries[key] = cachedReport{version: version, report: r}
+}
+
+// DORATrend computes the report per week or month of the window.
+func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error) {
+	buckets := w.Buckets(b)
+	scope, ok, err := s.scopeFor(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	facts := make([]domain.DORAFacts, len(buckets))
+	if ok {
+		if facts, err = s.dailyFacts(ctx, scope, buckets); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]domain.DORAReport, len(buckets))
+	for i, bw := range buckets {
+		out[i] = domain.Report(bw, facts[i])
+	}
+	return out, nil
+}
+
+// DORAVersion changes whenever any rollup does; caches key on it.
+func (s *Store) DORAVersion(ctx context.Context) (int64, error) {
+	var v []int64
+	if err := s.db.NewRaw("SELECT COALESCE(SUM(value), 0) FROM ingest_counters WHERE name = ?", counterDoraVersion).Scan(ctx, &v); err != nil {
+		return 0, err
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	return v[0], nil
+}
+
+// servicesIn returns the services a filter covers (nil: all).
+func (s *Store) servicesIn(ctx context.Context, f domain.DORAFilter) ([]string, bool, error) {
+	scope, ok, err := s.scopeFor(ctx, f)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	svcs, all, err := s.scopeServices(ctx, s.db, scope, map[string][]string{})
+	if err != nil {
+		return nil, false, err
+	}
+	if all {
+		return nil, true, nil
+	}
+	return svcs, len(svcs) > 0, nil
+}
+
+// maxDrillDown bounds the rows of one drill-down answer.
+const maxDrillDown = 5000
+
+// DeploymentsIn lists the production deployments of a window, newest first,
+// with verdicts, reasons and the changes each carried.
+func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.DeploymentRecord, error) {
+	svcs, ok, err := s.servicesIn(ctx, f)
+	if err != nil || !ok {
+		return nil, err
+	}
+	type row struct {
+		deploymentFactRow
+		EventID  string `bun:"event_id"`
+		Source   string `bun:"source"`
+		Artifact string `bun:"artifact_id"`
+		Hotfix   bool   `bun:"hotfix"`
+		Team     string `bun:"team_name"`
+	}
+	var rows []row
+	q := s.db.NewSelect().TableExpr("deployment_facts AS df").
+		ColumnExpr("df.*, d.event_id, d.source, d.artifact_id, d.hotfix, COALESCE(sv.team, '') AS team_name").
+		Join("JOIN deployments AS d ON d.event_pk = df.event_pk").
+		Join("LEFT JOIN services AS sv ON sv.service = df.service").
+		Where("df.at >= ?", micros(w.From)).Where("df.at < ?", micros(w.End())).
+		OrderExpr("df.at DESC, df.event_pk DESC").Limit(maxDrillDown)
+	if svcs != nil {
+		q = q.Where("df.service IN (?)", bun.In(svcs))
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	pks := make([]int64, len(rows))
+	rollbacks := map[int64]bool{}
+	for i, r := range rows {
+		pks[i] = r.EventPK
+		if r.RollbackPK != nil {
+			rollbacks[*r.RollbackPK] = true
+		}
+	}
+	changes := map[int64][]string{}
+	for start := 0; start < len(pks); start += insertChunk {
+		var cds []changeDeployRow
+		if err := s.db.NewSelect().Model(&cds).Where("deploy_pk IN (?)", bun.In(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, c := range cds {
+			changes[c.DeployPK] = append(changes[c.DeployPK], c.ChangeID)
+		}
+	}
+	rbIDs := map[int64]domain.Identity{}
+	if len(rollbacks) > 0 {
+		var evs []eventRow
+		ids := make([]int64, 0, len(rollbacks))
+		for pk := range rollbacks {
+			ids = append(ids, pk)
+		}
+		if err := s.db.NewSelect().Model(&evs).Column("id", "source", "event_id").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			rbIDs[e.ID] = domain.Identity{Source: e.Source, ID: e.EventID}
+		}
+	}
+	overrides := map[domain.Identity]*domain.Override{}
+	if len(rows) > 0 {
+		deps := make([]deploymentRow, len(rows))
+		for i, r := range rows {
+			deps[i] = deploymentRow{Source: r.Source, EventID: r.EventID}
+		}
+		if overrides, err = s.overridesFor(ctx, s.db, deps); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]domain.DeploymentRecord, len(rows))
+	for i, r := range rows {
+		id := domain.Identity{Source: r.Source, ID: r.EventID}
+		v := domain.Verdict{
+			Failed: r.Failed, RuleFailed: r.RuleFailed, Override: overrides[id],
+			RecoveredAt: fromMicrosPtr(r.RecoveredAt), RecoveredBy: domain.Recovery(r.RecoveredBy),
+			Rework: r.Rework, ReworkReason: domain.ReworkReason(r.ReworkReason), ReworkBy: r.ReworkBy,
+		}
+		for _, rule := range splitList(r.Rules) {
+			v.Rules = append(v.Rules, domain.FailureRule(rule))
+		}
+		v.Incidents = splitList(r.Incidents)
+		cs := changes[r.EventPK]
+		sort.Strings(cs)
+		v.Changes = cs
+		rec := domain.DeploymentRecord{
+			Deployment: domain.ProdDeployment{PK: r.EventPK, Event: id, Service: r.Service, Artifact: r.Artifact,
+				At: fromMicros(r.At), Rollback: r.Rollback, Hotfix: r.Hotfix},
+			Verdict: v, Team: r.Team,
+		}
+		if r.RollbackPK != nil {
+			rb := rbIDs[*r.RollbackPK]
+			rec.RollbackEvent = &rb
+		}
+		out[i] = rec
+	}
+	return out, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// IncidentsIn lists production incidents that started or were resolved in
+// the window, with the deployment each made fail or why none.
+func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.IncidentRecord, error) {
+	svcs, ok, err := s.servicesIn(ctx, f)
+	if err != nil || !ok {
+		return nil, err
+	}
+	type row struct {
+		incidentRow
+		DeployPK *int64  `bun:"deploy_pk"`
+		Rule     string  `bun:"rule"`
+		Reason   string  `bun:"reason"`
+		Source   *string `bun:"dep_source"`
+		EventID  *string `bun:"dep_event_id"`
+	}
+	var rows []row
+	from, end := micros(w.From), micros(w.End())
+	q := s.db.NewSelect().TableExpr("incidents AS i").
+		ColumnExpr("i.*, ia.deploy_pk, COALESCE(ia.rule, '') AS rule, COALESCE(ia.reason, '') AS reason, d.source AS dep_source, d.event_id AS dep_event_id").
+		Join("LEFT JOIN incident_attributions AS ia ON ia.incident_id = i.incident_id").
+		Join("LEFT JOIN deployments AS d ON d.event_pk = ia.deploy_pk").
+		Where("i.production = ?", true).
+		Where("((i.started_at >= ? AND i.started_at < ?) OR (i.resolved_at >= ? AND i.resolved_at < ?))", from, end, from, end).
+		OrderExpr("i.started_at DESC").Limit(maxDrillDown)
+	if svcs != nil {
+		q = q.Where("i.service IN (?)", bun.In(svcs))
+	}
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]domain.IncidentRecord, len(rows))
+	for i, r := range rows {
+		rec := domain.IncidentRecord{
+			Incident: domain.ProdIncident{ID: r.IncidentID, Service: r.Service, Artifact: r.ArtifactID,
+				Start: fromMicrosPtr(r.StartedAt), Resolved: fromMicrosPtr(r.ResolvedAt)},
+			Environment: r.Environment, Rule: domain.FailureRule(r.Rule), Unattributed: r.Reason,
+		}
+		switch {
+		case r.DeployPK != nil && r.Source != nil:
+			rec.DeploymentPK = *r.DeployPK
+			rec.DeploymentEvent = domain.Identity{Source: *r.Source, ID: *r.EventID}
+		case r.Service == "":
+			rec.Unattributed = "it names no service"
+		case r.StartedAt == nil:
+			rec.Unattributed = "it has no detected or reported event, so its start is unknown"
+		case rec.Unattributed == "":
+			rec.Unattributed = "no production deployment of " + r.Service + " matched"
+		}
+		out[i] = rec
+	}
+	return out, nil
+}
+
+// SetOverride records an editor's verdict on a production deployment, with
+// the audit entry, and applies it to the metrics in the same transaction.
+func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return domain.Errorf(domain.EINVALID, "Say why: the reason is shown next to the verdict.")
+	}
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		dep, err := productionDeployment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		row := &overrideRow{Source: id.Source, EventID: id.ID, Failed: failed, Reason: reason, ByUser: by, At: micros(s.now())}
+		if _, err := tx.NewInsert().Model(row).On("CONFLICT (source, event_id) DO UPDATE").
+			Set("failed = EXCLUDED.failed").Set("reason = EXCLUDED.reason").Set("by_user = EXCLUDED.by_user").Set("at = EXCLUDED.at").
+			Exec(ctx); err != nil {
+			return err
+		}
+		verdict := "not failed"
+		if failed {
+			verdict = "failed"
+		}
+		if err := audit(ctx, tx, s.now(), by, "deployment.override", id.String(), verdict+": "+reason); err != nil {
+			return err
+		}
+		w := newDoraWork()
+		w.service(dep.Service, dep.At)
+		return s.processDora(ctx, tx, w)
+	})
+}
+
+// ClearOverride removes an override; the rules decide again.
+func (s *Store) ClearOverride(ctx context.Context, id domain.Identity, by string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		dep, err := productionDeployment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*overrideRow)(nil)).Where("source = ?", id.Source).Where("event_id = ?", id.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, s.now(), by, "deployment.override.clear", id.String(), ""); err != nil {
+			return err
+		}
+		w := newDoraWork()
+		w.service(dep.Service, dep.At)
+		return s.processDora(ctx, tx, w)
+	})
+}
+
+func productionDeployment(ctx context.Context, tx bun.IDB, id domain.Identity) (*deploymentRow, error) {
+	dep := new(deploymentRow)
+	err := tx.NewSelect().Model(dep).Join("JOIN events AS e ON e.id = d.event_pk").
+		Where("e.source = ?", id.Source).Where("e.event_id = ?", id.ID).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "No deployment event %s.", id.String())
+	}
+	if !dep.Production || dep.Kind == "removed" {
+		return nil, domain.Errorf(domain.EINVALID, "%s is not a production deployment; only those have a verdict.", id.String())
+	}
+	if dep.Rollback {
+		return nil, domain.Errorf(domain.EINVALID, "%s is a rollback; rollbacks are never failed deployments.", id.String())
+	}
+	return dep, nil
+}
+
+// Services lists every service seen in deployments or incidents.
+func (s *Store) Services(ctx context.Context) ([]domain.Service, error) {
+	var rows []serviceRow
+	if err := s.db.NewSelect().Model(&rows).Order("service").Scan(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]domain.Service, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Service{Name: r.Service, Team: r.Team, TeamByUser: r.TeamByUser}
+	}
+	return out, nil
+}
+
+// Teams lists the teams that own services.
+func (s *Store) Teams(ctx context.Context) ([]string, error) {
+	var teams []string
+	err := s.db.NewSelect().Model((*serviceRow)(nil)).ColumnExpr("DISTINCT team").Where("team <> ''").Order("team").Scan(ctx, &teams)
+	return teams, err
+}
+
+// SetServiceTeam assigns a service to a team by hand; events no longer
+// change it. An empty team hands the choice back to the events.
+func (s *Store) SetServiceTeam(ctx context.Context, service, team, by string) error {
+	team = strings.TrimSpace(team)
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		before, err := s.teamsOf(ctx, tx, []string{service})
+		if err != nil {
+			return err
+		}
+		old, ok := before[service]
+		if !ok {
+			return domain.Errorf(domain.ENOTFOUND, "No service %q has been seen in events.", service)
+		}
+		q := tx.NewUpdate().Model((*serviceRow)(nil)).Where("service = ?", service)
+		if team == "" {
+			q = q.Set("team_by_user = ?", false)
+		} else {
+			q = q.Set("team = ?", team).Set("team_by_user = ?", true)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, s.now(), by, "service.team", service, fmt.Sprintf("%q → %q", old, team)); err != nil {
+			return err
+		}
+		w := newDoraWork()
+		if err := s.markAllDays(ctx, tx, service, []string{old, team}, w); err != nil {
+			return err
+		}
+		return s.refreshDays(ctx, tx, w.days)
+	})
+}

@@ -1,0 +1,113 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+// pageRows bounds the drill-down tables on the page (the API has more).
+const pageRows = 200
+
+func (s *Server) handleDORA(c echo.Context) error {
+	w, f, err := s.doraQuery(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	report, err := s.deps.DORA.DORAReport(ctx, w, f)
+	if err != nil {
+		return err
+	}
+	trend, err := s.deps.DORA.DORATrend(ctx, w, domain.BucketWeek, f)
+	if err != nil {
+		return err
+	}
+	deps, err := s.deps.DORA.DeploymentsIn(ctx, w, f)
+	if err != nil {
+		return err
+	}
+	incidents, err := s.deps.DORA.IncidentsIn(ctx, w, f)
+	if err != nil {
+		return err
+	}
+	services, err := s.deps.DORA.Services(ctx)
+	if err != nil {
+		return err
+	}
+	teams, err := s.deps.DORA.Teams(ctx)
+	if err != nil {
+		return err
+	}
+	v := views.DORAView{
+		Query:            views.DORAQuery{From: w.From.Format(domain.DateLayout), To: w.To.Format(domain.DateLayout), Service: f.Service, Team: f.Team},
+		Teams:            teams,
+		Report:           report,
+		Trend:            trend,
+		Deployments:      deps[:min(len(deps), pageRows)],
+		DeploymentsTotal: len(deps),
+		Incidents:        incidents[:min(len(incidents), pageRows)],
+		ReturnTo:         c.Request().URL.RequestURI(),
+	}
+	for _, sv := range services {
+		v.Services = append(v.Services, sv.Name)
+	}
+	today := domain.Midnight(s.now())
+	for _, p := range []struct {
+		label string
+		days  int
+	}{{"30 days", 30}, {"90 days", 90}, {"6 months", 182}, {"1 year", 365}} {
+		from := today.AddDate(0, 0, -(p.days - 1))
+		q := url.Values{"from": {from.Format(domain.DateLayout)}, "to": {today.Format(domain.DateLayout)}}
+		if f.Service != "" {
+			q.Set("service", f.Service)
+		}
+		if f.Team != "" {
+			q.Set("team", f.Team)
+		}
+		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: "/dora?" + q.Encode(),
+			Current: w.To.Equal(today) && w.From.Equal(from)})
+	}
+	if report.Deployments == 0 && len(services) == 0 {
+		return render(c, http.StatusOK, views.Section(s.page(c, "DORA", "dora"), views.SectionView{
+			Title:       "DORA metrics",
+			Description: "Deployment frequency, lead time, change failure rate, recovery time and rework, per service and team.",
+			EmptyTitle:  "No production deployments yet",
+			EmptyBody:   "The metrics appear once CDEvents for changes, artifacts and production deployments arrive. Run throughline demo to see a realistic history.",
+		}))
+	}
+	return render(c, http.StatusOK, views.DORA(s.page(c, "DORA", "dora"), v))
+}
+
+// handleOverride records an editor's verdict from the DORA page.
+func (s *Server) handleOverride(c echo.Context) error {
+	back := safeNext(c.FormValue("return"))
+	if !strings.HasPrefix(back, "/dora") {
+		back = "/dora"
+	}
+	id := domain.Identity{Source: c.FormValue("source"), ID: c.FormValue("id")}
+	ctx := c.Request().Context()
+	var err error
+	switch c.FormValue("verdict") {
+	case "failed":
+		err = s.deps.DORA.SetOverride(ctx, id, true, c.FormValue("reason"), actor(c))
+	case "ok":
+		err = s.deps.DORA.SetOverride(ctx, id, false, c.FormValue("reason"), actor(c))
+	case "clear":
+		err = s.deps.DORA.ClearOverride(ctx, id, actor(c))
+	default:
+		err = domain.Errorf(domain.EINVALID, "Choose failed, not failed, or let the rules decide.")
+	}
+	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.EINVALID || code == domain.ENOTFOUND {
+			return s.redirectWithFlash(c, back, "error", domain.ErrorMessage(err))
+		}
+		return err
+	}
+	return s.redirectWithFlash(c, back, "success", "Verdict saved for "+id.ID+"; the metrics include it now.")
+}
