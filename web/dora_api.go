@@ -102,8 +102,8 @@ type reworkJSON struct {
 
 func toDORAJSON(r domain.DORAReport) doraJSON {
 	return doraJSON{
-		From: r.Window.From.Format(domain.DateLayout),
-		To:   r.Window.To.Format(domain.DateLayout),
+		From:                r.Window.From.Format(domain.DateLayout),
+		To:                  r.Window.To.Format(domain.DateLayout),
 		DeploymentFrequency: freqJSON{Deployments: r.Deployments, PerDay: r.PerDay, Tier: r.FreqTier},
 		LeadTime: leadJSON{Changes: r.LeadChanges, MedianSeconds: r.LeadMedian, P90Seconds: r.LeadP90, Tier: r.LeadTier,
 			StartToMergedSeconds: r.StartToMergedMedian, MergedToDeployedSeconds: r.MergedToDeployMedian},

@@ -17,7 +17,7 @@ var typeVersions = map[domain.EventKind]string{
 	domain.KindPipelineQueued: "0.3.0", domain.KindPipelineStarted: "0.3.0", domain.KindPipelineFinished: "0.3.0",
 	domain.KindArtifactPackaged: "0.3.0", domain.KindArtifactPublish: "0.3.0",
 	domain.KindServiceDeployed: "0.3.0", domain.KindServiceUpgraded: "0.3.0", domain.KindServiceRollback: "0.3.0",
-	domain.KindServiceRemoved: "0.3.0",
+	domain.KindServiceRemoved:   "0.3.0",
 	domain.KindIncidentDetected: "0.3.0", domain.KindIncidentReported: "0.3.0", domain.KindIncidentResolved: "0.3.0",
 	"testsuiterun.finished": "0.3.0", "testcaserun.finished": "0.3.0",
 }

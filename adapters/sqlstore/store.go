@@ -47,10 +47,10 @@ const sqlitePragmas = "_pragma=page_size(16384)&_pragma=busy_timeout(5000)&_prag
 
 // Store is the SQL-backed persistence for every domain type.
 type Store struct {
-	db              *bun.DB
-	dialect         Dialect
-	now             func() time.Time
-	prodEnvs        domain.ProductionEnvs
+	db                *bun.DB
+	dialect           Dialect
+	now               func() time.Time
+	prodEnvs          domain.ProductionEnvs
 	minuteRetention   time.Duration
 	attributionWindow time.Duration
 	// shard names this process's rows in sharded counters.
