@@ -641,7 +641,7 @@ func (r DeploymentRecord) FailureReason() string {
 			}
 			parts = append(parts, s)
 		case RuleIncidentArtifact:
-			parts = append(parts, "a production incident names its artifact "+r.Deployment.Artifact+" ("+joinIDs(v.Incidents)+")")
+			parts = append(parts, "a production incident names the artifact it deployed ("+joinIDs(v.Incidents)+")")
 		case RuleIncidentWindow:
 			parts = append(parts, "a production incident on "+r.Deployment.Service+" started after it, before the next deployment and within the attribution window ("+joinIDs(v.Incidents)+")")
 		}

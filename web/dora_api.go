@@ -217,7 +217,12 @@ func (s *Server) handleDeploymentsAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.deps.DORA.DeploymentsIn(c.Request().Context(), w, f)
+	limit, err := limitParam(c, 10000, 10000)
+	if err != nil {
+		return err
+	}
+	failedOnly := c.QueryParam("failed") == "true"
+	list, err := s.deps.DORA.DeploymentsIn(c.Request().Context(), w, f, failedOnly, limit)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // pageRows bounds the drill-down tables on the page (the API has more).
-const pageRows = 200
+const pageRows = 100
 
 func (s *Server) handleDORA(c echo.Context) error {
 	w, f, err := s.doraQuery(c)
@@ -28,7 +28,8 @@ func (s *Server) handleDORA(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	deps, err := s.deps.DORA.DeploymentsIn(ctx, w, f)
+	showAll := c.QueryParam("show") == "all"
+	shown, err := s.deps.DORA.DeploymentsIn(ctx, w, f, !showAll, pageRows)
 	if err != nil {
 		return err
 	}
@@ -44,13 +45,30 @@ func (s *Server) handleDORA(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	total := report.Failed
+	if showAll {
+		total = report.Deployments
+	}
+	withShow := func(show string) string {
+		q := c.Request().URL.Query()
+		q.Del("show")
+		if show != "" {
+			q.Set("show", show)
+		}
+		return "/dora?" + q.Encode() + "#deployments"
+	}
 	v := views.DORAView{
 		Query:            views.DORAQuery{From: w.From.Format(domain.DateLayout), To: w.To.Format(domain.DateLayout), Service: f.Service, Team: f.Team},
 		Teams:            teams,
 		Report:           report,
 		Trend:            trend,
-		Deployments:      deps[:min(len(deps), pageRows)],
-		DeploymentsTotal: len(deps),
+		Deployments:      shown,
+		DeploymentsTotal: total,
+		FailedCount:      report.Failed,
+		AllCount:         report.Deployments,
+		ShowAll:          showAll,
+		ShowFailedHref:   withShow(""),
+		ShowAllHref:      withShow("all"),
 		Incidents:        incidents[:min(len(incidents), pageRows)],
 		ReturnTo:         c.Request().URL.RequestURI(),
 	}

@@ -69,7 +69,7 @@ type IngestReader interface {
 type DORAStore interface {
 	DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error)
 	DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error)
-	DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.DeploymentRecord, error)
+	DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, failedOnly bool, limit int) ([]domain.DeploymentRecord, error)
 	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.IncidentRecord, error)
 	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error
 	ClearOverride(ctx context.Context, id domain.Identity, by string) error

@@ -411,6 +411,9 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 // failures that recover with a later deployment, and the deployments that
 // incidents starting later are or could be attributed to.
 func (s *Store) evaluationStart(ctx context.Context, tx bun.Tx, service string, from int64) (int64, error) {
+	if from == minTime {
+		return from, nil // the whole history
+	}
 	start := from
 	prevAt := func(before int64) (int64, bool, error) {
 		var ats []int64

@@ -90,53 +90,68 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 	return r, nil
 }
 
-// reportCache keeps recent reports for the version of the rollups they were
-// computed from; a bounded map, cleared when full.
-type reportCache struct {
+// versionCache keeps recent answers for the version of the rollups they
+// were computed from; a bounded map, cleared when full.
+type versionCache[T any] struct {
 	mu      sync.Mutex
-	entries map[string]cachedReport
+	entries map[string]cached[T]
 }
 
-type cachedReport struct {
+type cached[T any] struct {
 	version int64
-	report  domain.DORAReport
+	value   T
 }
 
-const reportCacheSize = 4096
+const cacheSize = 4096
 
-func (c *reportCache) get(key string, version int64) (domain.DORAReport, bool) {
+func (c *versionCache[T]) get(key string, version int64) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.version != version {
-		return domain.DORAReport{}, false
+		var zero T
+		return zero, false
 	}
-	return e.report, true
+	return e.value, true
 }
 
-func (c *reportCache) put(key string, version int64, r domain.DORAReport) {
+func (c *versionCache[T]) put(key string, version int64, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= reportCacheSize {
-		c.entries = map[string]cachedReport{}
+	if c.entries == nil || len(c.entries) >= cacheSize {
+		c.entries = map[string]cached[T]{}
 	}
-	c.entries[key] = cachedReport{version: version, report: r}
+	c.entries[key] = cached[T]{version: version, value: v}
 }
 
-// DORATrend computes the report per week or month of the window.
-func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error) {
+// DORATrend computes the report per week or month of the window, cached
+// like DORAReport.
+func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) (out []domain.DORAReport, err error) {
 	buckets := w.Buckets(b)
 	scope, ok, err := s.scopeFor(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	version, err := s.DORAVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("trend|%s|%s|%d|%d|%v", b, scope, w.From.Unix(), w.To.Unix(), ok)
+	if t, hit := s.trends.get(key, version); hit {
+		return t, nil
+	}
+	defer func() {
+		if err == nil {
+			s.trends.put(key, version, out)
+		}
+	}()
 	facts := make([]domain.DORAFacts, len(buckets))
 	if ok {
 		if facts, err = s.dailyFacts(ctx, scope, buckets); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]domain.DORAReport, len(buckets))
+	out = make([]domain.DORAReport, len(buckets))
 	for i, bw := range buckets {
 		out[i] = domain.Report(bw, facts[i])
 	}
@@ -172,11 +187,15 @@ func (s *Store) servicesIn(ctx context.Context, f domain.DORAFilter) ([]string, 
 }
 
 // maxDrillDown bounds the rows of one drill-down answer.
-const maxDrillDown = 5000
+const maxDrillDown = 10000
 
 // DeploymentsIn lists the production deployments of a window, newest first,
-// with verdicts, reasons and the changes each carried.
-func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.DeploymentRecord, error) {
+// with verdicts, reasons and the changes each carried: at most limit of them
+// (≤ 0: the drill-down maximum), only failed ones when failedOnly.
+func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, failedOnly bool, limit int) ([]domain.DeploymentRecord, error) {
+	if limit <= 0 || limit > maxDrillDown {
+		limit = maxDrillDown
+	}
 	svcs, ok, err := s.servicesIn(ctx, f)
 	if err != nil || !ok {
 		return nil, err
@@ -195,9 +214,12 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 		Join("JOIN deployments AS d ON d.event_pk = df.event_pk").
 		Join("LEFT JOIN services AS sv ON sv.service = df.service").
 		Where("df.at >= ?", micros(w.From)).Where("df.at < ?", micros(w.End())).
-		OrderExpr("df.at DESC, df.event_pk DESC").Limit(maxDrillDown)
+		OrderExpr("df.at DESC, df.event_pk DESC").Limit(int64(limit))
 	if svcs != nil {
 		q = q.Where("df.service IN (?)", bun.In(svcs))
+	}
+	if failedOnly {
+		q = q.Where("df.failed = ?", true)
 	}
 	if err := q.Scan(ctx, &rows); err != nil {
 		return nil, err

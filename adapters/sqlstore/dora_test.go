@@ -174,7 +174,7 @@ func TestDORADrillDownExplains(t *testing.T) {
 		ctx := context.Background()
 		storeEvents(t, s, domaintest.DORAStory(), 20)
 		week := window(t, "2026-03-02", "2026-03-08")
-		deps, err := s.DeploymentsIn(ctx, week, domain.DORAFilter{Service: "checkout"})
+		deps, err := s.DeploymentsIn(ctx, week, domain.DORAFilter{Service: "checkout"}, false, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +189,7 @@ func TestDORADrillDownExplains(t *testing.T) {
 		}
 		for artifact, want := range map[string]string{
 			"A2": "rolled back before the next deployment",
-			"A3": "a production incident names its artifact A3 (I1)",
+			"A3": "a production incident names the artifact it deployed (I1)",
 			"A4": "a production incident on checkout started after it, before the next deployment and within the attribution window (I2)",
 			"A7": "(I5)",
 			"A1": "",
@@ -244,7 +244,7 @@ func TestOverridesChangeTheMetricsAtOnce(t *testing.T) {
 		want := checkoutWeek
 		want.failed, want.rate, want.recovered, want.recovery = 3, 3.0/7, 2, 6.5*3600
 		checkDORA(t, "after override", r, want)
-		deps, _ := s.DeploymentsIn(ctx, week, domain.DORAFilter{Service: "checkout"})
+		deps, _ := s.DeploymentsIn(ctx, week, domain.DORAFilter{Service: "checkout"}, false, 0)
 		for _, d := range deps {
 			if d.Deployment.Event == d4 && (d.Verdict.Failed || d.Verdict.Override == nil || !d.Verdict.RuleFailed) {
 				t.Errorf("D4 verdict %+v", d.Verdict)
@@ -329,6 +329,9 @@ func TestDORARebuildGivesTheSameNumbers(t *testing.T) {
 			if err := s.ReapplyEvents(ctx, gen, items); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := s.RecomputeAllDORA(ctx); err != nil {
+			t.Fatal(err)
 		}
 		got, _ := s.DumpProjections(ctx)
 		for k := range want {

@@ -246,6 +246,9 @@ func TestRebuildReproducesProjections(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		if err := s.RecomputeAllDORA(ctx); err != nil {
+			t.Fatal(err)
+		}
 		got, _ := s.DumpProjections(ctx)
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("rebuild differs:\n got %v\nwant %v", got, want)

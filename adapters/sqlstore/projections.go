@@ -164,6 +164,7 @@ func minPtr(a *int64, b int64) *int64 {
 // commits (and must be forgotten if it does not).
 type txState struct {
 	newSeries map[seriesKey]int64
+	skipDora  bool
 }
 
 type seriesKey struct{ metric, attrs string }
@@ -180,7 +181,9 @@ func (s *Store) remember(st *txState) {
 	}
 }
 
-// applyProjections updates every projection for newly stored events.
+// applyProjections updates every projection for newly stored events. A
+// rebuild skips the DORA derived state (st.skipDora) and computes it once at
+// the end.
 func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, items []applied) error {
 	if len(items) == 0 {
 		return nil
@@ -338,8 +341,10 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 	if err := s.markTeamChanges(ctx, tx, oldTeams, w); err != nil {
 		return err
 	}
-	if err := s.processDora(ctx, tx, w); err != nil {
-		return err
+	if !st.skipDora {
+		if err := s.processDora(ctx, tx, w); err != nil {
+			return err
+		}
 	}
 	return s.rollUp(ctx, tx, st, telemetry)
 }

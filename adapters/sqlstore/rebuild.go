@@ -53,13 +53,15 @@ type Reapply struct {
 
 // ReapplyEvents projects stored events into generation gen. Events already in
 // gen are skipped, so a rebuild interrupted half-way can simply run again.
+// DORA verdicts and rollups are left for RecomputeAllDORA, which a rebuild
+// calls once after the last page.
 func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) error {
 	if len(items) == 0 {
 		return nil
 	}
 	st := &txState{}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		*st = txState{}
+		*st = txState{skipDora: true}
 		cur, err := s.generation(ctx, tx, false)
 		if err != nil {
 			return err
@@ -200,5 +202,9 @@ func (s *Store) SyncProductionEnvs(ctx context.Context) (changed bool, err error
 		_, err := tx.NewRaw("INSERT INTO settings (key, value) VALUES ('production_envs', ?) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", want).Exec(ctx)
 		return err
 	})
+	if err == nil && changed {
+		// Which deployments and incidents count changed: derive DORA again.
+		err = s.RecomputeAllDORA(ctx)
+	}
 	return changed, err
 }

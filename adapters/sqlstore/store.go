@@ -56,7 +56,8 @@ type Store struct {
 	// shard names this process's rows in sharded counters.
 	shard string
 
-	reports reportCache
+	reports versionCache[domain.DORAReport]
+	trends  versionCache[[]domain.DORAReport]
 
 	// series caches metric series ids; series are never deleted.
 	seriesMu sync.RWMutex

@@ -93,7 +93,7 @@ func (a *App) Run(ctx context.Context) error {
 	if changed, err := store.SyncProductionEnvs(ctx); err != nil {
 		return err
 	} else if changed {
-		a.Log.Warn("--production-envs changed: production flags re-evaluated; run `throughline rebuild` to recompute everything derived from them", "production_envs", cfg.ProductionEnvs)
+		a.Log.Warn("--production-envs changed: production flags and DORA metrics re-evaluated", "production_envs", cfg.ProductionEnvs)
 	}
 	dec, err := cdevents.NewDecoder(cfg.IdeaKeyPattern)
 	if err != nil {

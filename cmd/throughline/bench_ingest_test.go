@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,36 +42,32 @@ func benchMix() string {
 	return "demo"
 }
 
-// benchMessages returns n realistic events (the demo history's events of the
-// chosen mix, repeated with fresh ids) as messages. The history ends now, so
-// telemetry of its last days is recent, as it is in live use.
+// benchMessages returns n realistic events of the chosen mix as messages:
+// the first n of a demo history long enough to hold them, in time order, as
+// producers would send them. The history ends now, so telemetry of its last
+// days is recent, as it is in live use.
 func benchMessages(tb testing.TB, prefix string, n int) []natsbus.OutMsg {
 	tb.Helper()
-	h := demo.Generate(demo.Options{Days: 90, Seed: 7, End: time.Now().UTC()})
 	mix := benchMix()
 	var events []domain.CloudEvent
-	for _, ce := range h.Events {
-		tel := ce.Type == cdevents.TelemetryType
-		if mix == "demo" || (mix == "telemetry") == tel {
-			events = append(events, ce)
+	for days := 90; len(events) < n; days *= 2 {
+		events = events[:0]
+		for _, ce := range demo.Generate(demo.Options{Days: days, Seed: 7, End: time.Now().UTC()}).Events {
+			tel := ce.Type == cdevents.TelemetryType
+			if mix == "demo" || (mix == "telemetry") == tel {
+				events = append(events, ce)
+			}
 		}
 	}
-	h.Events = events
 	dec, _ := cdevents.NewDecoder("")
 	out := make([]natsbus.OutMsg, 0, n)
-	for round := 0; len(out) < n; round++ {
-		for _, ce := range h.Events {
-			if len(out) == n {
-				break
-			}
-			ce.ID = ce.ID + "-r" + strconv.Itoa(round)
-			ev, err := dec.Decode(ce)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			data, _ := cdevents.EncodeStructured(ce)
-			out = append(out, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
+	for _, ce := range events[:n] {
+		ev, err := dec.Decode(ce)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		data, _ := cdevents.EncodeStructured(ce)
+		out = append(out, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
 	}
 	return out
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/throughline/throughline/adapters/demo"
 	"github.com/throughline/throughline/domain"
 )
 
@@ -52,14 +53,14 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshot saves a PNG when THROUGHLINE_SCREENSHOTS names a directory, so
-// that people can look at the pages a test visited.
+// screenshot saves a PNG of the viewport when THROUGHLINE_SCREENSHOTS names a
+// directory, so that people can look at the pages a test visited.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	dir := os.Getenv("THROUGHLINE_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,4 +170,83 @@ func TestBrowserIngestionPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, app, tok, ingestStatus{DeadLetters: 3})
+}
+
+// signInBrowser signs in through the form and waits for the layout.
+func signInBrowser(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible(`#email`),
+		chromedp.SendKeys(`#email`, email),
+		chromedp.SendKeys(`#password`, password),
+		chromedp.Submit(`[data-testid="signin-form"]`),
+		chromedp.WaitVisible(`[data-testid="nav"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserDORAPageWithDemoData(t *testing.T) {
+	ctx := newBrowser(t)
+	cfg := testConfig(t)
+	cfg.Demo, cfg.DemoDays = true, 60
+	app, out := startApp(t, cfg)
+	email, password := adminFrom(t, out.String())
+	read := token(t, app, domain.ScopeRead)
+	want := int64(len(demo.Generate(demo.Options{Days: 60, Seed: 1}).Events))
+	waitStatus(t, app, read, ingestStatus{Stored: want})
+
+	signInBrowser(t, ctx, app.URL(), email, password)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL()+"/dora"),
+		chromedp.WaitVisible(`[data-testid="dora-metrics"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "dora")
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(`#deployments`)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "dora-deployments")
+	value := browse(t, ctx, chromedp.Text(`[data-testid="metric-deployment-frequency"] [data-testid="value"]`))
+	tier := browse(t, ctx, chromedp.Text(`[data-testid="metric-change-failure-rate"] [data-testid="tier"]`))
+	if value == "0" || value == "" || tier == "no data" {
+		t.Errorf("deployment frequency %q, failure tier %q", value, tier)
+	}
+	reasons := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="failure-reason"]').length`))
+	unattributed := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="unattributed-reason"]').length`))
+	if reasons == 0 || unattributed == 0 {
+		t.Errorf("failure reasons shown: %d, unattributed reasons: %d", reasons, unattributed)
+	}
+
+	// Filter by service through the form: the URL carries the filter.
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(`#service`, "checkout"),
+		chromedp.Submit(`[data-testid="dora-filters"]`),
+		chromedp.WaitVisible(`[data-testid="dora-metrics"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "service=checkout") {
+		t.Errorf("filter not in the URL: %s", loc)
+	}
+
+	// An editor overrides the first failed deployment's verdict; the change
+	// failure rate drops at once.
+	before := browse(t, ctx, chromedp.Text(`[data-testid="metric-change-failure-rate"] [data-testid="value"]`))
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`tr[data-failed="true"] details.override summary`),
+		chromedp.Click(`tr[data-failed="true"] details.override input[value="ok"]`),
+		chromedp.SendKeys(`tr[data-failed="true"] details.override input[name="reason"]`, "provider outage, not our change"),
+		chromedp.Submit(`tr[data-failed="true"] details.override form`),
+		chromedp.WaitVisible(`.alert-success`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	after := browse(t, ctx, chromedp.Text(`[data-testid="metric-change-failure-rate"] [data-testid="value"]`))
+	if before == after {
+		t.Errorf("change failure rate still %s after the override", after)
+	}
+	screenshot(t, ctx, "dora-after-override")
 }

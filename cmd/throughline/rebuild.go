@@ -53,6 +53,9 @@ func rebuild(ctx context.Context, store *sqlstore.Store, dec *cdevents.Decoder) 
 		}
 		res.events += len(items)
 	}
+	if err := store.RecomputeAllDORA(ctx); err != nil {
+		return res, err
+	}
 	res.took = time.Since(start)
 	return res, nil
 }
