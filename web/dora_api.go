@@ -282,7 +282,11 @@ func (s *Server) handleIncidentsAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.deps.DORA.IncidentsIn(c.Request().Context(), w, f)
+	limit, err := limitParam(c, 10000, 10000)
+	if err != nil {
+		return err
+	}
+	list, err := s.deps.DORA.IncidentsIn(c.Request().Context(), w, f, limit)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,12 @@
 package web
 
 import (
-	"net/http"
+	"context"
+	"io"
 	"net/url"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/domain"
@@ -20,30 +22,55 @@ func (s *Server) handleDORA(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	report, err := s.deps.DORA.DORAReport(ctx, w, f)
+	version, err := s.deps.DORA.DORAVersion(ctx)
 	if err != nil {
 		return err
 	}
+	return s.renderCached(c, version, func(p views.Page) templ.Component {
+		v, empty, err := s.doraView(c, w, f)
+		switch {
+		case err != nil:
+			return errorComponent(err)
+		case empty:
+			return views.Section(p, views.SectionView{
+				Title:       "DORA metrics",
+				Description: "Deployment frequency, lead time, change failure rate, recovery time and rework, per service and team.",
+				EmptyTitle:  "No production deployments yet",
+				EmptyBody:   "The metrics appear once CDEvents for changes, artifacts and production deployments arrive. Run throughline demo to see a realistic history.",
+			})
+		}
+		return views.DORA(p, v)
+	}, "DORA", "dora")
+}
+
+// doraView gathers what the DORA page shows; empty reports that nothing
+// has been deployed anywhere yet.
+func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) (views.DORAView, bool, error) {
+	ctx := c.Request().Context()
+	report, err := s.deps.DORA.DORAReport(ctx, w, f)
+	if err != nil {
+		return views.DORAView{}, false, err
+	}
 	trend, err := s.deps.DORA.DORATrend(ctx, w, domain.BucketWeek, f)
 	if err != nil {
-		return err
+		return views.DORAView{}, false, err
 	}
 	showAll := c.QueryParam("show") == "all"
 	shown, err := s.deps.DORA.DeploymentsIn(ctx, w, f, !showAll, pageRows)
 	if err != nil {
-		return err
+		return views.DORAView{}, false, err
 	}
-	incidents, err := s.deps.DORA.IncidentsIn(ctx, w, f)
+	incidents, err := s.deps.DORA.IncidentsIn(ctx, w, f, pageRows)
 	if err != nil {
-		return err
+		return views.DORAView{}, false, err
 	}
 	services, err := s.deps.DORA.Services(ctx)
 	if err != nil {
-		return err
+		return views.DORAView{}, false, err
 	}
 	teams, err := s.deps.DORA.Teams(ctx)
 	if err != nil {
-		return err
+		return views.DORAView{}, false, err
 	}
 	total := report.Failed
 	if showAll {
@@ -69,7 +96,7 @@ func (s *Server) handleDORA(c echo.Context) error {
 		ShowAll:          showAll,
 		ShowFailedHref:   withShow(""),
 		ShowAllHref:      withShow("all"),
-		Incidents:        incidents[:min(len(incidents), pageRows)],
+		Incidents:        incidents,
 		ReturnTo:         c.Request().URL.RequestURI(),
 	}
 	for _, sv := range services {
@@ -91,15 +118,13 @@ func (s *Server) handleDORA(c echo.Context) error {
 		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: "/dora?" + q.Encode(),
 			Current: w.To.Equal(today) && w.From.Equal(from)})
 	}
-	if report.Deployments == 0 && len(services) == 0 {
-		return render(c, http.StatusOK, views.Section(s.page(c, "DORA", "dora"), views.SectionView{
-			Title:       "DORA metrics",
-			Description: "Deployment frequency, lead time, change failure rate, recovery time and rework, per service and team.",
-			EmptyTitle:  "No production deployments yet",
-			EmptyBody:   "The metrics appear once CDEvents for changes, artifacts and production deployments arrive. Run throughline demo to see a realistic history.",
-		}))
-	}
-	return render(c, http.StatusOK, views.DORA(s.page(c, "DORA", "dora"), v))
+	return v, report.Deployments == 0 && len(services) == 0, nil
+}
+
+// errorComponent turns an error met while rendering into a failing component,
+// so that the error handler answers instead.
+func errorComponent(err error) templ.Component {
+	return templ.ComponentFunc(func(context.Context, io.Writer) error { return err })
 }
 
 // handleOverride records an editor's verdict from the DORA page.

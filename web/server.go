@@ -70,12 +70,14 @@ type DORAStore interface {
 	DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error)
 	DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error)
 	DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, failedOnly bool, limit int) ([]domain.DeploymentRecord, error)
-	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.IncidentRecord, error)
+	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error)
 	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error
 	ClearOverride(ctx context.Context, id domain.Identity, by string) error
 	Services(ctx context.Context) ([]domain.Service, error)
 	Teams(ctx context.Context) ([]string, error)
 	SetServiceTeam(ctx context.Context, service, team, by string) error
+	// DORAVersion changes whenever the DORA data does.
+	DORAVersion(ctx context.Context) (int64, error)
 }
 
 // DeadLetterReplayer sends a dead letter back to the events stream.
@@ -134,11 +136,12 @@ type Deps struct {
 
 // Server is the HTTP server.
 type Server struct {
-	cfg  Config
-	deps Deps
-	log  *slog.Logger
-	echo *echo.Echo
-	http *http.Server
+	cfg   Config
+	deps  Deps
+	log   *slog.Logger
+	echo  *echo.Echo
+	http  *http.Server
+	pages pageCache
 }
 
 // New builds the server and its routes. It does not listen yet.

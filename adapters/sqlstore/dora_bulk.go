@@ -17,6 +17,7 @@ import (
 // result is the same, computed once. It holds the projection lock while it
 // runs, so ingestion waits (and retries) rather than mixing old and new state.
 func (s *Store) RecomputeAllDORA(ctx context.Context) error {
+	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := s.generation(ctx, tx, true); err != nil {
 			return err

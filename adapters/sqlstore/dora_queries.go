@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -158,16 +159,41 @@ func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket,
 	return out, nil
 }
 
-// DORAVersion changes whenever any rollup does; caches key on it.
+// DORAVersion changes whenever any rollup does; caches key on it. This
+// process's own writes count at once; other instances' are seen within
+// versionRefresh.
 func (s *Store) DORAVersion(ctx context.Context) (int64, error) {
-	var v []int64
-	if err := s.db.NewRaw("SELECT COALESCE(SUM(value), 0) FROM ingest_counters WHERE name = ?", counterDoraVersion).Scan(ctx, &v); err != nil {
-		return 0, err
+	s.version.mu.Lock()
+	defer s.version.mu.Unlock()
+	if now := s.now(); now.Sub(s.version.read) > versionRefresh || now.Before(s.version.read) {
+		var v []int64
+		if err := s.db.NewRaw("SELECT COALESCE(SUM(value), 0) FROM ingest_counters WHERE name = ?", counterDoraVersion).Scan(ctx, &v); err != nil {
+			return 0, err
+		}
+		if len(v) == 1 {
+			s.version.db = v[0]
+		}
+		s.version.read = now
 	}
-	if len(v) == 0 {
-		return 0, nil
-	}
-	return v[0], nil
+	return s.version.db + s.version.local, nil
+}
+
+// versionRefresh bounds how stale another instance's rollup change can look.
+const versionRefresh = 500 * time.Millisecond
+
+// doraVersion is the rollup version as this process knows it.
+type doraVersion struct {
+	mu    sync.Mutex
+	db    int64     // sum of the counters when last read
+	read  time.Time // when
+	local int64     // this process's changes since (never reset: keeps keys unique)
+}
+
+// bumpVersion records a committed rollup change of this process.
+func (s *Store) bumpVersion() {
+	s.version.mu.Lock()
+	s.version.local++
+	s.version.mu.Unlock()
 }
 
 // servicesIn returns the services a filter covers (nil: all).
@@ -295,6 +321,13 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 	return out, nil
 }
 
+func ptrVal(p *int64) int64 {
+	if p == nil {
+		return minTime
+	}
+	return *p
+}
+
 func splitList(s string) []string {
 	if s == "" {
 		return nil
@@ -303,8 +336,12 @@ func splitList(s string) []string {
 }
 
 // IncidentsIn lists production incidents that started or were resolved in
-// the window, with the deployment each made fail or why none.
-func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter) ([]domain.IncidentRecord, error) {
+// the window, newest first, with the deployment each made fail or why none;
+// at most limit (≤ 0: the drill-down maximum).
+func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error) {
+	if limit <= 0 || limit > maxDrillDown {
+		limit = maxDrillDown
+	}
 	svcs, ok, err := s.servicesIn(ctx, f)
 	if err != nil || !ok {
 		return nil, err
@@ -317,20 +354,42 @@ func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAF
 		Source   *string `bun:"dep_source"`
 		EventID  *string `bun:"dep_event_id"`
 	}
-	var rows []row
 	from, end := micros(w.From), micros(w.End())
-	q := s.db.NewSelect().TableExpr("incidents AS i").
-		ColumnExpr("i.*, ia.deploy_pk, COALESCE(ia.rule, '') AS rule, COALESCE(ia.reason, '') AS reason, d.source AS dep_source, d.event_id AS dep_event_id").
-		Join("LEFT JOIN incident_attributions AS ia ON ia.incident_id = i.incident_id").
-		Join("LEFT JOIN deployments AS d ON d.event_pk = ia.deploy_pk").
-		Where("i.production = ?", true).
-		Where("((i.started_at >= ? AND i.started_at < ?) OR (i.resolved_at >= ? AND i.resolved_at < ?))", from, end, from, end).
-		OrderExpr("i.started_at DESC").Limit(maxDrillDown)
-	if svcs != nil {
-		q = q.Where("i.service IN (?)", bun.In(svcs))
+	// Two index range scans (started in, resolved in) rather than one scan
+	// with OR, merged here.
+	query := func(col string) ([]row, error) {
+		var rows []row
+		q := s.db.NewSelect().TableExpr("incidents AS i").
+			ColumnExpr("i.*, ia.deploy_pk, COALESCE(ia.rule, '') AS rule, COALESCE(ia.reason, '') AS reason, d.source AS dep_source, d.event_id AS dep_event_id").
+			Join("LEFT JOIN incident_attributions AS ia ON ia.incident_id = i.incident_id").
+			Join("LEFT JOIN deployments AS d ON d.event_pk = ia.deploy_pk").
+			Where("i.production = ?", true).
+			Where("i."+col+" >= ?", from).Where("i."+col+" < ?", end).
+			OrderExpr("i." + col + " DESC").Limit(int64(limit))
+		if svcs != nil {
+			q = q.Where("i.service IN (?)", bun.In(svcs))
+		}
+		return rows, q.Scan(ctx, &rows)
 	}
-	if err := q.Scan(ctx, &rows); err != nil {
+	started, err := query("started_at")
+	if err != nil {
 		return nil, err
+	}
+	resolved, err := query("resolved_at")
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var rows []row
+	for _, r := range append(started, resolved...) {
+		if !seen[r.IncidentID] {
+			seen[r.IncidentID] = true
+			rows = append(rows, r)
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return ptrVal(rows[i].StartedAt) > ptrVal(rows[j].StartedAt) })
+	if len(rows) > limit {
+		rows = rows[:limit]
 	}
 	out := make([]domain.IncidentRecord, len(rows))
 	for i, r := range rows {
@@ -362,6 +421,7 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 	if reason == "" {
 		return domain.Errorf(domain.EINVALID, "Say why: the reason is shown next to the verdict.")
 	}
+	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		dep, err := productionDeployment(ctx, tx, id)
 		if err != nil {
@@ -388,6 +448,7 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 
 // ClearOverride removes an override; the rules decide again.
 func (s *Store) ClearOverride(ctx context.Context, id domain.Identity, by string) error {
+	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		dep, err := productionDeployment(ctx, tx, id)
 		if err != nil {
@@ -445,6 +506,7 @@ func (s *Store) Teams(ctx context.Context) ([]string, error) {
 // change it. An empty team hands the choice back to the events.
 func (s *Store) SetServiceTeam(ctx context.Context, service, team, by string) error {
 	team = strings.TrimSpace(team)
+	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		before, err := s.teamsOf(ctx, tx, []string{service})
 		if err != nil {

@@ -148,6 +148,9 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 	})
 	if err == nil {
 		s.remember(st)
+		if st.doraTouched {
+			s.bumpVersion()
+		}
 	}
 	return out, err
 }
@@ -319,4 +322,33 @@ func canonicalAttrs(attrs map[string]string) string {
 		b = strconv.AppendQuote(b, attrs[k])
 	}
 	return string(append(b, '}'))
+}
+
+// ImportEvents stores events without projecting them, for bulk loads (a
+// history moved from another installation, or a benchmark's). Projections
+// come from a rebuild afterwards. Events already stored are skipped; the
+// count of new ones is returned and added to the stored counter.
+func (s *Store) ImportEvents(ctx context.Context, recs []domain.EventRecord) (int, error) {
+	stored := 0
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		stored = 0
+		now := micros(s.now())
+		values := make([][]any, len(recs))
+		for i, r := range recs {
+			values[i] = []any{r.Event.Source, r.Event.ID, r.Event.Type, string(r.Event.Kind), r.Event.SubjectID,
+				micros(r.Event.Time), now, int64(r.StreamSeq), int64(0), encodeRaw(r.Raw)}
+		}
+		if err := s.bulkQuery(ctx, tx, bulkSpec{
+			table:  "events",
+			cols:   []string{"source", "event_id", "type", "kind", "subject_id", "at", "received_at", "stream_seq", "applied_gen", "data"},
+			suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+		}, values, func(r *sql.Rows) error {
+			stored++
+			return nil
+		}); err != nil {
+			return err
+		}
+		return s.addCounters(ctx, tx, map[string]int64{counterStored: int64(stored)})
+	})
+	return stored, err
 }

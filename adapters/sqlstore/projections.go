@@ -163,8 +163,9 @@ func minPtr(a *int64, b int64) *int64 {
 // txState collects what a transaction learned that may be cached once it
 // commits (and must be forgotten if it does not).
 type txState struct {
-	newSeries map[seriesKey]int64
-	skipDora  bool
+	newSeries   map[seriesKey]int64
+	skipDora    bool
+	doraTouched bool // DORA state changed: readers' caches must refresh
 }
 
 type seriesKey struct{ metric, attrs string }
@@ -341,10 +342,11 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 	if err := s.markTeamChanges(ctx, tx, oldTeams, w); err != nil {
 		return err
 	}
-	if !st.skipDora {
+	if !st.skipDora && !w.empty() {
 		if err := s.processDora(ctx, tx, w); err != nil {
 			return err
 		}
+		st.doraTouched = true
 	}
 	return s.rollUp(ctx, tx, st, telemetry)
 }

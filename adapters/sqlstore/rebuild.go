@@ -24,6 +24,7 @@ var projectionTables = []string{
 // projections. Events stored from now on are applied in the new generation by
 // whoever stores them; older ones must be reapplied with ReapplyEvents.
 func (s *Store) BeginRebuild(ctx context.Context) (int64, error) {
+	defer s.bumpVersion()
 	var gen int64
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		old, err := s.generation(ctx, tx, true)
@@ -92,6 +93,7 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 	})
 	if err == nil {
 		s.remember(st)
+		s.bumpVersion()
 	}
 	return err
 }

@@ -56,6 +56,7 @@ type Store struct {
 	// shard names this process's rows in sharded counters.
 	shard string
 
+	version doraVersion
 	reports versionCache[domain.DORAReport]
 	trends  versionCache[[]domain.DORAReport]
 
