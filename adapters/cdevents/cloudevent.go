@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -246,6 +247,22 @@ func FromMessage(h Header, body []byte) (domain.CloudEvent, error) {
 }
 
 func validateEnvelope(ce domain.CloudEvent) error {
+	// Attributes are Unicode strings (CloudEvents 1.0, type String); binary
+	// mode headers can carry any bytes, and a replaced byte would change an
+	// event's identity.
+	for _, f := range []struct{ name, v string }{
+		{"specversion", ce.SpecVersion}, {"id", ce.ID}, {"source", ce.Source}, {"type", ce.Type},
+		{"subject", ce.Subject}, {"dataschema", ce.DataSchema}, {"datacontenttype", ce.DataContentType},
+	} {
+		if !utf8.ValidString(f.v) {
+			return domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent attribute %q is not valid UTF-8", f.name)
+		}
+	}
+	for k, v := range ce.Extensions {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent extension %q is not valid UTF-8", strings.ToValidUTF8(k, "?"))
+		}
+	}
 	if ce.SpecVersion != "1.0" {
 		return domain.Reject(domain.ReasonNotCloudEvent, "unsupported CloudEvents specversion %q; want 1.0", ce.SpecVersion)
 	}
