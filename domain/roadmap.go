@@ -222,3 +222,70 @@ func ParseOptionalNumber(s string) (float64, error) {
 	}
 	return strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
 }
+
+// IdeaLinks are the delivery records linked to an idea: directly (the idea
+// key in customData.ideas, a change id, a title or a branch) or through the
+// artifacts that package its changes.
+type IdeaLinks struct {
+	Changes     []LinkedChange
+	Runs        []LinkedRun
+	Artifacts   []LinkedArtifact
+	Deployments []LinkedDeployment
+	Incidents   []IncidentRecord
+}
+
+// LinkedChange is a change that works on an idea.
+type LinkedChange struct {
+	ID           string
+	Repository   string
+	Start        time.Time
+	Merged       time.Time
+	InProduction time.Time // its first production deployment, if any
+}
+
+// LinkedRun is a build, pipeline run or test run.
+type LinkedRun struct {
+	Kind        EventKind
+	SubjectID   string
+	Artifact    string
+	Environment string
+	Outcome     Outcome
+	At          time.Time
+}
+
+// LinkedArtifact packages some of an idea's changes.
+type LinkedArtifact struct {
+	ID        string
+	Packaged  time.Time
+	Published time.Time
+}
+
+// LinkedDeployment deploys one of those artifacts.
+type LinkedDeployment struct {
+	Event       Identity
+	Service     string
+	Environment string
+	Artifact    string
+	At          time.Time
+	Production  bool
+	Rollback    bool
+	Failed      bool
+}
+
+// MetricPoint is one bucket of a telemetry series.
+type MetricPoint struct {
+	Start    time.Time
+	Count    int64
+	Sum      float64
+	Min, Max float64
+}
+
+// Mean is the bucket's average.
+func (p MetricPoint) Mean() float64 { return p.Sum / float64(p.Count) }
+
+// IdeaFilter narrows the roadmap.
+type IdeaFilter struct {
+	Team            string
+	ObjectiveID     int64
+	IncludeArchived bool
+}

@@ -18,15 +18,6 @@ func (s *Server) handleHome(c echo.Context) error {
 	}))
 }
 
-func (s *Server) handleRoadmap(c echo.Context) error {
-	return render(c, http.StatusOK, views.Section(s.page(c, "Roadmap", "roadmap"), views.SectionView{
-		Title:       "Roadmap",
-		Description: "Ideas on Now, Next and Later, each with how far it has travelled and what production says about its key result.",
-		EmptyTitle:  "No ideas yet",
-		EmptyBody:   "Ideas appear here once they are added. Delivery events that name an idea key (such as CHK-12) link to it automatically.",
-	}))
-}
-
 func (s *Server) handleValueStreams(c echo.Context) error {
 	return render(c, http.StatusOK, views.Section(s.page(c, "Value streams", "value-streams"), views.SectionView{
 		Title:       "Value streams",

@@ -35,10 +35,24 @@ func (s *Server) routes() error {
 	viewer.GET("/trends", s.handleTrends)
 	viewer.GET("/settings", s.handleSettings)
 	viewer.GET("/settings/ingest", s.handleIngestPage)
+	viewer.GET("/services", s.handleServices)
+	viewer.GET("/ideas/:key", s.handleIdea)
+	viewer.GET("/outcomes", s.handleOutcomes)
 
 	// Editors' actions carry the role on the route: a group here would also
 	// catch unknown paths and answer them with its role check.
 	pages.POST("/dora/override", s.handleOverride, s.requireRole(domain.RoleEditor))
+	pages.POST("/services/team", s.handleSetTeam, s.requireRole(domain.RoleEditor))
+	edit := s.requireRole(domain.RoleEditor)
+	pages.GET("/ideas/new", s.handleNewIdea, edit)
+	pages.POST("/ideas", s.handleCreateIdea, edit)
+	pages.GET("/ideas/:key/edit", s.handleEditIdea, edit)
+	pages.POST("/ideas/:key", s.handleUpdateIdea, edit)
+	pages.POST("/ideas/:key/move", s.handleMoveIdea, edit)
+	pages.POST("/ideas/:key/archive", s.handleArchiveIdea, edit)
+	pages.POST("/ideas/:key/verdict", s.handleIdeaVerdict, edit)
+	pages.POST("/outcomes/objectives", s.handleCreateObjective, edit)
+	pages.POST("/outcomes/key-results", s.handleCreateKeyResult, edit)
 
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
@@ -63,5 +77,9 @@ func (s *Server) routes() error {
 	api.GET("/deployments", s.handleDeploymentsAPI, requireScope(domain.ScopeRead))
 	api.GET("/incidents", s.handleIncidentsAPI, requireScope(domain.ScopeRead))
 	api.POST("/deployments/override", s.handleOverrideAPI, requireScope(domain.ScopeAdmin))
+	api.GET("/ideas", s.handleIdeasAPI, requireScope(domain.ScopeRead))
+	api.GET("/ideas/:key", s.handleIdeaAPI, requireScope(domain.ScopeRead))
+	api.GET("/outcomes", s.handleOutcomesAPI, requireScope(domain.ScopeRead))
+	api.GET("/metrics/:name", s.handleMetricAPI, requireScope(domain.ScopeRead))
 	return nil
 }

@@ -113,6 +113,8 @@ type Config struct {
 	// TrustProxy believes X-Forwarded-For/-Proto from a reverse proxy.
 	TrustProxy bool
 	SessionTTL time.Duration
+	// EvidenceWindow is the days compared before and after a deployment.
+	EvidenceWindow int
 	// SignInRate is how many sign-in attempts one client may make per minute.
 	SignInRate int
 	Info       SystemInfo
@@ -128,6 +130,7 @@ type Deps struct {
 	Ingest   IngestReader
 	Replayer DeadLetterReplayer
 	DORA     DORAStore
+	Roadmap  RoadmapStore
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Lag reports the consumer's backlog; optional.
@@ -146,8 +149,8 @@ type Server struct {
 
 // New builds the server and its routes. It does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil {
-		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer and DORA are required")
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil {
+		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer, DORA and Roadmap are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -157,6 +160,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 7 * 24 * time.Hour
+	}
+	if cfg.EvidenceWindow <= 0 {
+		cfg.EvidenceWindow = 14
 	}
 	if cfg.SignInRate <= 0 {
 		cfg.SignInRate = 10

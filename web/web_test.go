@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -53,7 +55,7 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 	up := new(atomic.Bool)
 	up.Store(true)
 	s, err := web.New(web.Config{Version: "test", SignInRate: 5}, web.Deps{
-		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store,
+		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store,
 		// The real gateway and replayer join NATS and the decoder; the
 		// end-to-end tests in cmd/throughline drive them. Here they only
 		// need to answer.
@@ -534,5 +536,107 @@ func TestSignInIsRateLimited(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("12 rapid wrong passwords were never rate limited")
+	}
+}
+
+func TestServicesPageSetsTeams(t *testing.T) {
+	e := newEnv(t, false)
+	e.user("viewer@example.com", domain.RoleViewer)
+	e.user("editor@example.com", domain.RoleEditor)
+	ctx := context.Background()
+	_, err := e.store.StoreEvents(ctx, []domain.EventRecord{{Raw: []byte(`{}`), Event: domain.Event{
+		Identity: domain.Identity{Source: "/cd", ID: "d1"}, Type: "t", Kind: domain.KindServiceDeployed,
+		Time: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), SubjectID: "checkout", Service: "checkout",
+		Environment: "production", Artifact: "a1", Team: "payments"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := e.signIn("viewer@example.com")
+	_, doc := e.get(viewer, "/services")
+	if got := doc.Find(`[data-testid="services-table"] tbody tr`).Text(); !strings.Contains(got, "checkout") || !strings.Contains(got, "payments") || !strings.Contains(got, "events") {
+		t.Fatalf("services table %q", got)
+	}
+	if doc.Find(`[data-testid="services-table"] form`).Length() != 0 {
+		t.Error("a viewer sees the team form")
+	}
+	if resp, _ := e.postForm(viewer, "/services", "/services/team", url.Values{"service": {"checkout"}, "team": {"x"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer set a team: %d", resp.StatusCode)
+	}
+	editor := e.signIn("editor@example.com")
+	resp, _ := e.postForm(editor, "/services", "/services/team", url.Values{"service": {"checkout"}, "team": {"checkout-squad"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("editor: %d", resp.StatusCode)
+	}
+	_, doc = e.get(editor, "/services")
+	if v, _ := doc.Find(`#team-checkout`).Attr("value"); v != "checkout-squad" || !strings.Contains(doc.Text(), "a person") {
+		t.Fatalf("team after setting: %q", v)
+	}
+	if resp, _ := e.postForm(editor, "/services", "/services/team", url.Values{"service": {"nope"}, "team": {"x"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("unknown service: %d", resp.StatusCode)
+	}
+}
+
+func TestIdeaFormsKeepWhatWasTyped(t *testing.T) {
+	e := newEnv(t, false)
+	e.user("viewer@example.com", domain.RoleViewer)
+	e.user("pm@example.com", domain.RoleEditor)
+	viewer := e.signIn("viewer@example.com")
+	if resp, _ := e.get(viewer, "/ideas/new"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer GET /ideas/new: %d", resp.StatusCode)
+	}
+	pm := e.signIn("pm@example.com")
+	bad := url.Values{"key": {"checkout twelve"}, "title": {"One-page checkout"}, "problem": {"Too many steps"},
+		"horizon": {"now"}, "flow_type": {"feature"}, "team": {"payments"}, "reach": {"lots"}, "confidence": {"80%"}}
+	resp, doc := e.postForm(pm, "/ideas/new", "/ideas", bad)
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find(`[data-testid="form-errors"]`).Length() != 1 {
+		t.Fatalf("invalid idea: %d", resp.StatusCode)
+	}
+	for sel, want := range map[string]string{"#key": "checkout twelve", "#title": "One-page checkout", "#team": "payments", "#reach": "lots", "#confidence": "80%"} {
+		if v, _ := doc.Find(sel).Attr("value"); v != want {
+			t.Errorf("%s kept %q; want %q", sel, v, want)
+		}
+	}
+	if doc.Find("#problem").Text() != "Too many steps" || doc.Find("#key-error").Text() == "" || doc.Find("#reach").AttrOr("aria-invalid", "") != "true" {
+		t.Error("problem lost or errors not shown")
+	}
+	good := url.Values{"key": {"chk-12"}, "title": {"One-page checkout"}, "horizon": {"next"}, "flow_type": {"feature"}, "confidence": {"80%"}, "effort": {"2"}, "reach": {"1000"}, "impact": {"1"}}
+	resp, _ = e.postForm(pm, "/ideas/new", "/ideas", good)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ideas/CHK-12" {
+		t.Fatalf("create: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	idea, err := e.store.Idea(context.Background(), "CHK-12")
+	if err != nil || idea.Confidence != 0.8 || *idea.RICE() != 400 {
+		t.Fatalf("stored %+v %v", idea, err)
+	}
+	resp, doc = e.postForm(pm, "/ideas/new", "/ideas", good)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(doc.Find("#key-error").Text(), "already exists") {
+		t.Fatalf("duplicate: %d %q", resp.StatusCode, doc.Find("#key-error").Text())
+	}
+	// Move with the board's button, then see it in Now.
+	resp, _ = e.postForm(pm, "/roadmap", "/ideas/CHK-12/move", url.Values{"horizon": {"now"}, "return": {"/roadmap?team="}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/roadmap") {
+		t.Fatalf("move: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, doc = e.get(pm, "/roadmap")
+	if doc.Find(`[data-testid="column-now"] [data-key="CHK-12"]`).Length() != 1 {
+		t.Fatal("CHK-12 not in Now")
+	}
+	if resp, _ := e.postForm(viewer, "/roadmap", "/ideas/CHK-12/move", url.Values{"horizon": {"later"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer moved an idea: %d", resp.StatusCode)
+	}
+	// Key results: a bad form keeps what was typed.
+	if resp, _ := e.postForm(pm, "/outcomes", "/outcomes/objectives", url.Values{"title": {"Grow conversion"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("objective: %d", resp.StatusCode)
+	}
+	objs, _ := e.store.Objectives(context.Background())
+	krBad := url.Values{"objective": {fmt.Sprint(objs[0].ID)}, "title": {"Conversion up"}, "metric": {"checkout.conversion"},
+		"attributes": {"env=production"}, "baseline": {"0.031"}, "target": {"0.02"}, "direction": {"increase"}}
+	resp, doc = e.postForm(pm, "/outcomes", "/outcomes/key-results", krBad)
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("#target-error").Text() == "" || doc.Find("#kr-metric").AttrOr("value", "") != "checkout.conversion" {
+		t.Fatalf("bad key result: %d %q", resp.StatusCode, doc.Find("#target-error").Text())
+	}
+	krBad.Set("target", "0.036")
+	if resp, _ := e.postForm(pm, "/outcomes", "/outcomes/key-results", krBad); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("key result: %d", resp.StatusCode)
 	}
 }

@@ -128,11 +128,12 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	names := a.Bus.Names()
 	a.Web, err = web.New(web.Config{
-		Logger:        a.Log,
-		Version:       version,
-		SecureCookies: cfg.SecureCookies,
-		TrustProxy:    cfg.TrustProxy,
-		SessionTTL:    cfg.SessionTTL,
+		Logger:         a.Log,
+		Version:        version,
+		SecureCookies:  cfg.SecureCookies,
+		TrustProxy:     cfg.TrustProxy,
+		SessionTTL:     cfg.SessionTTL,
+		EvidenceWindow: int(cfg.EvidenceWindow / (24 * time.Hour)),
 		Info: web.SystemInfo{
 			Database:       describeDB(store, cfg),
 			NATS:           a.natsURL(),
@@ -150,6 +151,7 @@ func (a *App) Run(ctx context.Context) error {
 		Ingest:   store,
 		Replayer: &replayer{store: store, bus: a.Bus},
 		DORA:     store,
+		Roadmap:  store,
 		Lag:      a.Bus.ConsumerLag,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
@@ -252,7 +254,7 @@ func (a *App) Close() error {
 func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	return sqlstore.Open(ctx, sqlstore.Options{
 		DSN: cfg.DB, DataDir: cfg.DataDir, ProductionEnvs: domain.ParseProductionEnvs(cfg.ProductionEnvs),
-		MinuteRetention: cfg.MinuteRollups,
+		MinuteRetention: cfg.MinuteRollups, AttributionWindow: cfg.AttributionWin,
 	})
 }
 

@@ -223,7 +223,9 @@ func runScale(b *testing.B, backend string, deployments int) {
 		}
 		return req, err
 	}
-	page := func(*http.Client) (*http.Request, error) { return http.NewRequest(http.MethodGet, app.URL()+"/dora", nil) }
+	page := func(*http.Client) (*http.Request, error) {
+		return http.NewRequest(http.MethodGet, app.URL()+"/dora", nil)
+	}
 	for _, tc := range []struct {
 		name   string
 		req    func(*http.Client) (*http.Request, error)
@@ -309,4 +311,3 @@ func benchSignIn(b *testing.B, base string) http.CookieJar {
 	resp.Body.Close()
 	return jar
 }
-

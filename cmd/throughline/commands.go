@@ -100,6 +100,7 @@ and its password printed once.`,
 	eventFlags(fs, &cfg)
 	fs.IntVar(&cfg.IngestBatch, "ingest-batch", cfg.IngestBatch, "events stored per transaction by the consumer")
 	fs.IntVar(&cfg.MaxDeliver, "max-deliver", cfg.MaxDeliver, "deliveries of a failing event before it becomes a dead letter")
+	fs.Var(newDaysValue(&cfg.EvidenceWindow), "evidence-window", "days of key-result data compared before and after an idea's first production deployment")
 	fs.Var(newDaysValue(&cfg.MinuteRollups), "minute-rollups", "how long minute-resolution telemetry rollups are kept (hour and day rollups are kept for good)")
 	fs.StringVar(&cfg.SecureCookies, "secure-cookies", cfg.SecureCookies, "auto (Secure when served over TLS), always or never")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", cfg.TrustProxy, "trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy")

@@ -52,6 +52,8 @@ type Config struct {
 	IngestBatch    int
 	MaxDeliver     int
 	MinuteRollups  time.Duration
+	EvidenceWindow time.Duration
+	AttributionWin time.Duration
 
 	// Logging.
 	LogLevel  string
@@ -77,6 +79,8 @@ func DefaultConfig() Config {
 		MaxDeliver:     10,
 		DemoDays:       90,
 		MinuteRollups:  7 * 24 * time.Hour,
+		EvidenceWindow: 14 * 24 * time.Hour,
+		AttributionWin: 24 * time.Hour,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}
@@ -109,6 +113,7 @@ func natsServerFlags(fs *pflag.FlagSet, c *Config) {
 
 func eventFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.ProductionEnvs, "production-envs", c.ProductionEnvs, "environment ids that count as production (comma-separated, case-insensitive)")
+	fs.Var(newDaysValue(&c.AttributionWin), "attribution-window", "how long after a deployment an incident on its service without an artifact counts against it")
 	fs.StringVar(&c.IdeaKeyPattern, "idea-key-pattern", c.IdeaKeyPattern, "regular expression that finds idea keys in change ids, titles and branches")
 }
 

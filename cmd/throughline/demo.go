@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +13,8 @@ import (
 	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/adapters/demo"
 	"github.com/throughline/throughline/adapters/natsbus"
+	"github.com/throughline/throughline/adapters/sqlstore"
+	"github.com/throughline/throughline/domain"
 )
 
 func newDemoCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -98,6 +102,9 @@ func (a *App) startDemo(ctx context.Context) error {
 		}
 		return err
 	}
+	if err := seedDemoRoadmap(ctx, a.Store, demo.Generate(demo.Options{Days: a.Config.DemoDays, Seed: 1})); err != nil {
+		return err
+	}
 	a.demoDone = make(chan struct{})
 	go func() {
 		defer close(a.demoDone)
@@ -109,4 +116,76 @@ func (a *App) startDemo(ctx context.Context) error {
 		a.Log.Info("demo history published; the consumer is storing it", "events", n, "days", a.Config.DemoDays, "took", took.Round(time.Millisecond))
 	}()
 	return nil
+}
+
+// seedDemoRoadmap creates the demo history's objectives, key results and
+// ideas. Each idea enters Plan a few days before the first event that names
+// it, as if planned then.
+func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History) error {
+	dec, err := cdevents.NewDecoder("")
+	if err != nil {
+		return err
+	}
+	firstSeen := map[string]time.Time{}
+	for _, ce := range h.Events {
+		ev, err := dec.Decode(ce)
+		if err != nil {
+			continue
+		}
+		for _, k := range ev.Ideas {
+			if t, ok := firstSeen[k]; !ok || ev.Time.Before(t) {
+				firstSeen[k] = ev.Time
+			}
+		}
+	}
+	objectives := map[string]int64{}
+	keyResults := map[string]int64{}
+	const by = "demo"
+	for _, spec := range h.Ideas {
+		idea := domain.Idea{
+			Key: spec.Key, Title: spec.Title, Problem: spec.Problem, Hypothesis: spec.Hypothesis,
+			Horizon: domain.Horizon(spec.Horizon), FlowType: domain.FlowType(spec.FlowType), Team: spec.Team, Services: spec.Services,
+			Reach: spec.Reach, Impact: spec.Impact, Confidence: spec.Confidence, Effort: spec.Effort,
+		}
+		if t, ok := firstSeen[spec.Key]; ok {
+			idea.PlannedAt = t.Add(-72 * time.Hour)
+		}
+		if kr := spec.KeyResult; kr != nil && spec.Objective != "" {
+			oid, ok := objectives[spec.Objective]
+			if !ok {
+				o, err := store.CreateObjective(ctx, domain.Objective{Title: spec.Objective}, by)
+				if err != nil {
+					return err
+				}
+				oid, objectives[spec.Objective] = o.ID, o.ID
+			}
+			krKey := kr.Metric + "|" + fmt.Sprint(kr.Attributes)
+			kid, ok := keyResults[krKey]
+			if !ok {
+				created, err := store.CreateKeyResult(ctx, domain.KeyResult{
+					ObjectiveID: oid, Title: krTitle(*kr), Metric: kr.Metric, Attributes: kr.Attributes,
+					Baseline: kr.Baseline, Target: kr.Target, Direction: domain.Direction(kr.Direction), Due: kr.Due,
+				}, by)
+				if err != nil {
+					return err
+				}
+				kid, keyResults[krKey] = created.ID, created.ID
+			}
+			idea.KeyResults = []int64{kid}
+		}
+		if _, err := store.CreateIdea(ctx, idea, by); err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
+			return fmt.Errorf("demo idea %s: %w", spec.Key, err)
+		}
+	}
+	return nil
+}
+
+// krTitle names a demo key result after its metric and target.
+func krTitle(kr demo.KeyResult) string {
+	name := strings.ReplaceAll(strings.ReplaceAll(kr.Metric, "_", " "), ".", " ")
+	verb := "Raise"
+	if kr.Direction == "decrease" {
+		verb = "Bring down"
+	}
+	return fmt.Sprintf("%s %s to %s", verb, name, strconv.FormatFloat(kr.Target, 'f', -1, 64))
 }

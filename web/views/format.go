@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -132,3 +133,8 @@ func ruleLabel(r domain.FailureRule) string {
 	}
 	return string(r)
 }
+
+func sortStrings(xs []string) { sort.Strings(xs) }
+
+// FormatDuration writes seconds as people read a duration.
+func FormatDuration(secs float64) string { return formatSeconds(&secs) }

@@ -1,0 +1,434 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// ideaGraph is what links ideas to delivery records, loaded in a few
+// batched queries for many ideas at once.
+type ideaGraph struct {
+	links       map[string][]eventIdeaRow  // idea → its direct links
+	changes     map[string][]string        // idea → change ids
+	artifacts   map[string][]string        // idea → artifact ids (packaging its changes, or linked)
+	artChanges  map[string][]string        // artifact → its changes (of those ideas)
+	firstDeploy map[string]changeDeployRow // change → first production deployment anywhere
+	deployPKs   map[string][]int64         // idea → production deployments carrying its changes
+}
+
+func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*ideaGraph, error) {
+	g := &ideaGraph{links: map[string][]eventIdeaRow{}, changes: map[string][]string{}, artifacts: map[string][]string{},
+		artChanges: map[string][]string{}, firstDeploy: map[string]changeDeployRow{}, deployPKs: map[string][]int64{}}
+	if len(keys) == 0 {
+		return g, nil
+	}
+	var links []eventIdeaRow
+	if err := db.NewSelect().Model(&links).Where("idea_key IN (?)", bun.In(keys)).Order("at").Scan(ctx); err != nil {
+		return nil, err
+	}
+	allChanges := map[string][]string{} // change → ideas
+	for _, l := range links {
+		g.links[l.IdeaKey] = append(g.links[l.IdeaKey], l)
+		kind := domain.EventKind(l.Kind)
+		if kind.IsChange() {
+			if !contains(g.changes[l.IdeaKey], l.Ref) {
+				g.changes[l.IdeaKey] = append(g.changes[l.IdeaKey], l.Ref)
+				allChanges[l.Ref] = append(allChanges[l.Ref], l.IdeaKey)
+			}
+		}
+		if kind.Subject() == "artifact" && !contains(g.artifacts[l.IdeaKey], l.Ref) {
+			g.artifacts[l.IdeaKey] = append(g.artifacts[l.IdeaKey], l.Ref)
+		}
+	}
+	changeIDs := keysOf(allChanges)
+	for start := 0; start < len(changeIDs); start += insertChunk {
+		chunk := changeIDs[start:min(start+insertChunk, len(changeIDs))]
+		var acs []artifactChangeRow
+		if err := db.NewSelect().Model(&acs).Where("change_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, ac := range acs {
+			g.artChanges[ac.ArtifactID] = append(g.artChanges[ac.ArtifactID], ac.ChangeID)
+			for _, idea := range allChanges[ac.ChangeID] {
+				if !contains(g.artifacts[idea], ac.ArtifactID) {
+					g.artifacts[idea] = append(g.artifacts[idea], ac.ArtifactID)
+				}
+			}
+		}
+		var cds []changeDeployRow
+		if err := db.NewSelect().Model(&cds).Where("change_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, cd := range cds {
+			if cur, ok := g.firstDeploy[cd.ChangeID]; !ok || cd.DeployAt < cur.DeployAt {
+				g.firstDeploy[cd.ChangeID] = cd
+			}
+			for _, idea := range allChanges[cd.ChangeID] {
+				if !containsPK(g.deployPKs[idea], cd.DeployPK) {
+					g.deployPKs[idea] = append(g.deployPKs[idea], cd.DeployPK)
+				}
+			}
+		}
+	}
+	return g, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPK(xs []int64, x int64) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *ideaGraph) allArtifacts() []string {
+	set := map[string]bool{}
+	for _, as := range g.artifacts {
+		for _, a := range as {
+			set[a] = true
+		}
+	}
+	return keys(set)
+}
+
+func (g *ideaGraph) allDeployPKs() []int64 {
+	set := map[int64]bool{}
+	for _, ps := range g.deployPKs {
+		for _, p := range ps {
+			set[p] = true
+		}
+	}
+	out := make([]int64, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// IdeaSignals gathers, for each idea, the earliest times of what moves it
+// into each stage (DESIGN.md's default stage rules).
+func (s *Store) IdeaSignals(ctx context.Context, ideas []*domain.Idea) (map[string]domain.StageSignals, error) {
+	keys := make([]string, len(ideas))
+	for i, idea := range ideas {
+		keys[i] = idea.Key
+	}
+	g, err := s.loadIdeaGraph(ctx, s.db, keys)
+	if err != nil {
+		return nil, err
+	}
+	arts := g.allArtifacts()
+	firstBuild := map[string]int64{} // artifact → earliest build/pipeline run
+	published := map[string]int64{}  // artifact → published
+	preProd := map[string]int64{}    // artifact → earliest deployment outside production
+	for start := 0; start < len(arts); start += insertChunk {
+		chunk := arts[start:min(start+insertChunk, len(arts))]
+		var runs []runRow
+		if err := s.db.NewSelect().Model(&runs).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, r := range runs {
+			if domain.EventKind(r.Kind).IsBuild() {
+				if cur, ok := firstBuild[r.ArtifactID]; !ok || r.At < cur {
+					firstBuild[r.ArtifactID] = r.At
+				}
+			}
+		}
+		var artRows []artifactRow
+		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, a := range artRows {
+			if a.PublishedAt != nil {
+				published[a.ArtifactID] = *a.PublishedAt
+			}
+		}
+		var deps []deploymentRow
+		if err := s.db.NewSelect().Model(&deps).Where("artifact_id IN (?)", bun.In(chunk)).Where("production = ?", false).
+			Where("kind IN (?)", bun.In(deployKinds)).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if cur, ok := preProd[d.ArtifactID]; !ok || d.At < cur {
+				preProd[d.ArtifactID] = d.At
+			}
+		}
+	}
+	incidents, err := s.incidentsOfDeployments(ctx, g.allDeployPKs())
+	if err != nil {
+		return nil, err
+	}
+	krs, err := ideaKeyResults(ctx, s.db, keys)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make(map[string]domain.StageSignals, len(ideas))
+	for _, idea := range ideas {
+		sig := domain.StageSignals{Planned: idea.PlannedAt, HasKeyResult: len(krs[idea.Key]) > 0, VerdictAt: idea.VerdictAt}
+		earliest := func(t *time.Time, us int64) {
+			if c := fromMicros(us); !c.IsZero() && (t.IsZero() || c.Before(*t)) {
+				*t = c
+			}
+		}
+		for _, l := range g.links[idea.Key] {
+			switch k := domain.EventKind(l.Kind); {
+			case k.IsChange():
+				earliest(&sig.FirstChange, l.At)
+			case k.IsBuild():
+				earliest(&sig.FirstBuild, l.At)
+			case k.IsTestRun():
+				earliest(&sig.FirstTest, l.At)
+			case k == domain.KindArtifactPublish:
+				earliest(&sig.FirstRelease, l.At)
+			}
+		}
+		for _, a := range g.artifacts[idea.Key] {
+			if t, ok := firstBuild[a]; ok {
+				earliest(&sig.FirstBuild, t)
+			}
+			if t, ok := published[a]; ok {
+				earliest(&sig.FirstRelease, t)
+			}
+			if t, ok := preProd[a]; ok {
+				earliest(&sig.FirstRelease, t)
+			}
+		}
+		for _, c := range g.changes[idea.Key] {
+			if cd, ok := g.firstDeploy[c]; ok {
+				earliest(&sig.FirstProduction, cd.DeployAt)
+			}
+		}
+		for _, pk := range g.deployPKs[idea.Key] {
+			sig.Incidents = append(sig.Incidents, incidents[pk]...)
+		}
+		out[idea.Key] = sig
+	}
+	return out, nil
+}
+
+// incidentsOfDeployments returns the incidents attributed to deployments.
+func (s *Store) incidentsOfDeployments(ctx context.Context, pks []int64) (map[int64][]domain.ProdIncident, error) {
+	out := map[int64][]domain.ProdIncident{}
+	for start := 0; start < len(pks); start += insertChunk {
+		type row struct {
+			incidentRow
+			DeployPK int64 `bun:"deploy_pk"`
+		}
+		var rows []row
+		if err := s.db.NewSelect().TableExpr("incident_attributions AS ia").ColumnExpr("i.*, ia.deploy_pk").
+			Join("JOIN incidents AS i ON i.incident_id = ia.incident_id").
+			Where("ia.deploy_pk IN (?)", bun.In(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.DeployPK] = append(out[r.DeployPK], domain.ProdIncident{ID: r.IncidentID, Service: r.Service, Artifact: r.ArtifactID,
+				Start: fromMicrosPtr(r.StartedAt), Resolved: fromMicrosPtr(r.ResolvedAt)})
+		}
+	}
+	return out, nil
+}
+
+// IdeaLinks lists what is linked to one idea.
+func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error) {
+	var out domain.IdeaLinks
+	g, err := s.loadIdeaGraph(ctx, s.db, []string{key})
+	if err != nil {
+		return out, err
+	}
+	changes := g.changes[key]
+	if len(changes) > 0 {
+		var rows []changeRow
+		if err := s.db.NewSelect().Model(&rows).Where("change_id IN (?)", bun.In(changes)).Order("first_at").Scan(ctx); err != nil {
+			return out, err
+		}
+		for _, r := range rows {
+			lc := domain.LinkedChange{ID: r.ChangeID, Repository: r.Repository, Start: fromMicros(r.FirstAt), Merged: fromMicrosPtr(r.MergedAt)}
+			if cd, ok := g.firstDeploy[r.ChangeID]; ok {
+				lc.InProduction = fromMicros(cd.DeployAt)
+			}
+			out.Changes = append(out.Changes, lc)
+		}
+	}
+	arts := g.artifacts[key]
+	runPKs := map[int64]bool{}
+	for _, l := range g.links[key] {
+		if k := domain.EventKind(l.Kind); k.IsBuild() || k.IsTestRun() {
+			runPKs[l.EventPK] = true
+		}
+	}
+	var runs []runRow
+	q := s.db.NewSelect().Model(&runs).Order("at")
+	switch {
+	case len(arts) > 0 && len(runPKs) > 0:
+		q = q.Where("artifact_id IN (?) OR event_pk IN (?)", bun.In(arts), bun.In(pkList(runPKs)))
+	case len(arts) > 0:
+		q = q.Where("artifact_id IN (?)", bun.In(arts))
+	case len(runPKs) > 0:
+		q = q.Where("event_pk IN (?)", bun.In(pkList(runPKs)))
+	default:
+		q = nil
+	}
+	if q != nil {
+		if err := q.Scan(ctx); err != nil {
+			return out, err
+		}
+		for _, r := range runs {
+			out.Runs = append(out.Runs, domain.LinkedRun{Kind: domain.EventKind(r.Kind), SubjectID: r.SubjectID, Artifact: r.ArtifactID,
+				Environment: r.Environment, Outcome: domain.Outcome(r.Outcome), At: fromMicros(r.At)})
+		}
+	}
+	if len(arts) > 0 {
+		var artRows []artifactRow
+		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(arts)).Scan(ctx); err != nil {
+			return out, err
+		}
+		for _, a := range artRows {
+			out.Artifacts = append(out.Artifacts, domain.LinkedArtifact{ID: a.ArtifactID, Packaged: fromMicrosPtr(a.PackagedAt), Published: fromMicrosPtr(a.PublishedAt)})
+		}
+		sort.Slice(out.Artifacts, func(i, j int) bool { return out.Artifacts[i].Packaged.Before(out.Artifacts[j].Packaged) })
+		type depRow struct {
+			deploymentRow
+			Failed *bool `bun:"failed"`
+		}
+		var deps []depRow
+		if err := s.db.NewSelect().TableExpr("deployments AS d").ColumnExpr("d.*, df.failed").
+			Join("LEFT JOIN deployment_facts AS df ON df.event_pk = d.event_pk").
+			Where("d.artifact_id IN (?)", bun.In(arts)).Where("d.kind IN (?)", bun.In(deployKinds)).Order("d.at").Scan(ctx, &deps); err != nil {
+			return out, err
+		}
+		for _, d := range deps {
+			out.Deployments = append(out.Deployments, domain.LinkedDeployment{
+				Event: domain.Identity{Source: d.Source, ID: d.EventID}, Service: d.Service, Environment: d.Environment,
+				Artifact: d.ArtifactID, At: fromMicros(d.At), Production: d.Production, Rollback: d.Rollback, Failed: d.Failed != nil && *d.Failed,
+			})
+		}
+	}
+	incidents, err := s.incidentsOfDeployments(ctx, g.deployPKs[key])
+	if err != nil {
+		return out, err
+	}
+	for pk, incs := range incidents {
+		for _, inc := range incs {
+			out.Incidents = append(out.Incidents, domain.IncidentRecord{Incident: inc, DeploymentPK: pk})
+		}
+	}
+	sort.Slice(out.Incidents, func(i, j int) bool { return out.Incidents[i].Incident.Start.Before(out.Incidents[j].Incident.Start) })
+	return out, nil
+}
+
+func pkList(m map[int64]bool) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// matchingSeries returns the ids of a metric's series whose attributes
+// include every attribute of the filter.
+func (s *Store) matchingSeries(ctx context.Context, metric string, filter map[string]string) ([]int64, error) {
+	var rows []seriesRow
+	if err := s.db.NewSelect().Model(&rows).Where("metric = ?", metric).Scan(ctx); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, r := range rows {
+		var attrs map[string]string
+		_ = json.Unmarshal([]byte(r.Attrs), &attrs)
+		ok := true
+		for k, v := range filter {
+			if attrs[k] != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// resolution names a rollup resolution.
+func resolution(bucket string) (string, error) {
+	switch strings.ToLower(bucket) {
+	case "minute", "m":
+		return "m", nil
+	case "hour", "h", "":
+		return "h", nil
+	case "day", "d":
+		return "d", nil
+	}
+	return "", domain.Errorf(domain.EINVALID, "bucket must be minute, hour or day, not %q.", bucket)
+}
+
+// MetricSeries returns a metric's buckets in [from, to), summed over the
+// series that match the attribute filter.
+func (s *Store) MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error) {
+	res, err := resolution(bucket)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := s.matchingSeries(ctx, metric, filter)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var rows []struct {
+		Bucket int64   `bun:"bucket"`
+		N      int64   `bun:"n"`
+		Sum    float64 `bun:"sum"`
+		Min    float64 `bun:"min"`
+		Max    float64 `bun:"max"`
+	}
+	if err := s.db.NewSelect().Model((*rollupRow)(nil)).
+		ColumnExpr("bucket, SUM(n) AS n, SUM(sum) AS sum, MIN(min) AS min, MAX(max) AS max").
+		Where("series_id IN (?)", bun.In(ids)).Where("res = ?", res).
+		Where("bucket >= ?", micros(from)).Where("bucket < ?", micros(to)).
+		Group("bucket").Order("bucket").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	out := make([]domain.MetricPoint, len(rows))
+	for i, r := range rows {
+		out[i] = domain.MetricPoint{Start: fromMicros(r.Bucket), Count: r.N, Sum: r.Sum, Min: r.Min, Max: r.Max}
+	}
+	return out, nil
+}
+
+// MetricDaily returns a metric's daily means over matching series.
+func (s *Store) MetricDaily(ctx context.Context, metric string, filter map[string]string, from, to time.Time) ([]domain.DailyValue, error) {
+	pts, err := s.MetricSeries(ctx, metric, filter, "day", from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.DailyValue, len(pts))
+	for i, p := range pts {
+		out[i] = domain.DailyValue{Day: p.Start, Value: p.Mean()}
+	}
+	return out, nil
+}
+
+// MetricNames lists the telemetry metrics seen.
+func (s *Store) MetricNames(ctx context.Context) ([]string, error) {
+	var names []string
+	err := s.db.NewSelect().Model((*seriesRow)(nil)).ColumnExpr("DISTINCT metric").Order("metric").Scan(ctx, &names)
+	return names, err
+}

@@ -1,0 +1,305 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+)
+
+type ideaJSON struct {
+	Key        string         `json:"key"`
+	Title      string         `json:"title"`
+	Problem    string         `json:"problem"`
+	Hypothesis string         `json:"hypothesis"`
+	Horizon    string         `json:"horizon"`
+	FlowType   string         `json:"flow_type"`
+	Team       string         `json:"team"`
+	Services   []string       `json:"services"`
+	KeyResults []int64        `json:"key_results"`
+	Reach      float64        `json:"reach"`
+	Impact     float64        `json:"impact"`
+	Confidence float64        `json:"confidence"`
+	Effort     float64        `json:"effort"`
+	RICE       *float64       `json:"rice"`
+	Archived   bool           `json:"archived"`
+	Stage      *string        `json:"stage"`
+	Done       bool           `json:"done"`
+	Verdict    *verdictJSON   `json:"verdict"`
+	Stages     []stageJSON    `json:"stages,omitempty"`
+	Links      *linksJSON     `json:"links,omitempty"`
+	Evidence   []evidenceJSON `json:"evidence,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+}
+
+type verdictJSON struct {
+	Verdict string    `json:"verdict"`
+	Note    string    `json:"note"`
+	By      string    `json:"by"`
+	At      time.Time `json:"at"`
+}
+
+type stageJSON struct {
+	Stage   string     `json:"stage"`
+	Entered *time.Time `json:"entered_at"`
+	Skipped bool       `json:"skipped"`
+}
+
+type linksJSON struct {
+	Changes     []map[string]any `json:"changes"`
+	Runs        []map[string]any `json:"runs"`
+	Artifacts   []map[string]any `json:"artifacts"`
+	Deployments []map[string]any `json:"deployments"`
+	Incidents   []incidentJSON   `json:"incidents"`
+}
+
+type evidenceJSON struct {
+	KeyResult      int64      `json:"key_result"`
+	Metric         string     `json:"metric"`
+	DeployedAt     *time.Time `json:"deployed_at"`
+	WindowDays     int        `json:"window_days"`
+	DaysBefore     int        `json:"days_before"`
+	DaysAfter      int        `json:"days_after"`
+	BeforeMean     *float64   `json:"before_mean"`
+	AfterMean      *float64   `json:"after_mean"`
+	Difference     *float64   `json:"difference"`
+	RelativeChange *float64   `json:"relative_change"`
+	Low            *float64   `json:"ci95_low"`
+	High           *float64   `json:"ci95_high"`
+	Verdict        *string    `json:"verdict"`
+	Reason         string     `json:"reason"`
+	WindowOpen     bool       `json:"window_open"`
+	Observational  bool       `json:"observational"`
+}
+
+func toIdeaJSON(i *domain.Idea, tl domain.Timeline) ideaJSON {
+	out := ideaJSON{Key: i.Key, Title: i.Title, Problem: i.Problem, Hypothesis: i.Hypothesis, Horizon: string(i.Horizon),
+		FlowType: string(i.FlowType), Team: i.Team, Services: append([]string{}, i.Services...), KeyResults: append([]int64{}, i.KeyResults...),
+		Reach: i.Reach, Impact: i.Impact, Confidence: i.Confidence, Effort: i.Effort, RICE: i.RICE(), Archived: i.Archived,
+		Done: tl.Done, CreatedAt: i.CreatedAt.UTC(), UpdatedAt: i.UpdatedAt.UTC()}
+	if tl.Current != "" {
+		st := string(tl.Current)
+		out.Stage = &st
+	}
+	if i.Verdict != "" {
+		out.Verdict = &verdictJSON{Verdict: string(i.Verdict), Note: i.VerdictNote, By: i.VerdictBy, At: i.VerdictAt.UTC()}
+	}
+	return out
+}
+
+func (s *Server) handleIdeasAPI(c echo.Context) error {
+	ctx := c.Request().Context()
+	f := domain.IdeaFilter{Team: c.QueryParam("team"), IncludeArchived: c.QueryParam("archived") == "true"}
+	ideas, err := s.deps.Roadmap.Ideas(ctx, f)
+	if err != nil {
+		return err
+	}
+	if h := c.QueryParam("horizon"); h != "" {
+		if !domain.Horizon(h).Valid() {
+			return domain.Errorf(domain.EINVALID, "horizon must be now, next or later.")
+		}
+		kept := ideas[:0]
+		for _, i := range ideas {
+			if string(i.Horizon) == h {
+				kept = append(kept, i)
+			}
+		}
+		ideas = kept
+	}
+	signals, err := s.deps.Roadmap.IdeaSignals(ctx, ideas)
+	if err != nil {
+		return err
+	}
+	out := make([]ideaJSON, len(ideas))
+	for i, idea := range ideas {
+		out[i] = toIdeaJSON(idea, domain.StageTimeline(signals[idea.Key], s.now()))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"ideas": out})
+}
+
+func (s *Server) handleIdeaAPI(c echo.Context) error {
+	ctx := c.Request().Context()
+	idea, err := s.deps.Roadmap.Idea(ctx, c.Param("key"))
+	if err != nil {
+		return err
+	}
+	signals, err := s.deps.Roadmap.IdeaSignals(ctx, []*domain.Idea{idea})
+	if err != nil {
+		return err
+	}
+	links, err := s.deps.Roadmap.IdeaLinks(ctx, idea.Key)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	sig := signals[idea.Key]
+	tl := domain.StageTimeline(sig, now)
+	out := toIdeaJSON(idea, tl)
+	skipped := map[domain.Stage]bool{}
+	for _, st := range tl.Skipped {
+		skipped[st] = true
+	}
+	for _, st := range domain.Stages {
+		sj := stageJSON{Stage: string(st), Skipped: skipped[st]}
+		if t, ok := tl.Entered[st]; ok {
+			tt := t.UTC()
+			sj.Entered = &tt
+		}
+		out.Stages = append(out.Stages, sj)
+	}
+	out.Links = toLinksJSON(links)
+	evidence, err := s.ideaEvidence(ctx, idea, sig, now)
+	if err != nil {
+		return err
+	}
+	out.Evidence = evidence
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, sig domain.StageSignals, now time.Time) ([]evidenceJSON, error) {
+	krs, err := s.deps.Roadmap.KeyResults(ctx)
+	if err != nil {
+		return nil, err
+	}
+	window := s.cfg.EvidenceWindow
+	var out []evidenceJSON
+	for _, kr := range krs {
+		if !containsID(idea.KeyResults, kr.ID) {
+			continue
+		}
+		e := evidenceJSON{KeyResult: kr.ID, Metric: kr.Metric, WindowDays: window, Observational: true,
+			Reason: "not in production yet"}
+		if !sig.FirstProduction.IsZero() {
+			day := domain.Midnight(sig.FirstProduction)
+			daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, day.AddDate(0, 0, -window), day.AddDate(0, 0, window+1))
+			if err != nil {
+				return nil, err
+			}
+			ev := domain.CompareAround(sig.FirstProduction, window, daily, kr.Direction, now)
+			at := sig.FirstProduction.UTC()
+			verdict := string(ev.Verdict)
+			e.DeployedAt, e.DaysBefore, e.DaysAfter = &at, len(ev.Before), len(ev.After)
+			e.BeforeMean, e.AfterMean, e.Difference, e.RelativeChange = ev.BeforeMean, ev.AfterMean, ev.Difference, ev.RelativeChange
+			e.Low, e.High, e.Verdict, e.Reason, e.WindowOpen = ev.Low, ev.High, &verdict, ev.Reason, ev.WindowOpen
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func toLinksJSON(l domain.IdeaLinks) *linksJSON {
+	out := &linksJSON{Changes: []map[string]any{}, Runs: []map[string]any{}, Artifacts: []map[string]any{}, Deployments: []map[string]any{}, Incidents: []incidentJSON{}}
+	for _, c := range l.Changes {
+		out.Changes = append(out.Changes, map[string]any{"id": c.ID, "repository": c.Repository, "started_at": timePtr(c.Start),
+			"merged_at": timePtr(c.Merged), "in_production_at": timePtr(c.InProduction)})
+	}
+	for _, r := range l.Runs {
+		out.Runs = append(out.Runs, map[string]any{"kind": string(r.Kind), "id": r.SubjectID, "artifact": r.Artifact,
+			"environment": r.Environment, "outcome": string(r.Outcome), "at": r.At.UTC()})
+	}
+	for _, a := range l.Artifacts {
+		out.Artifacts = append(out.Artifacts, map[string]any{"id": a.ID, "packaged_at": timePtr(a.Packaged), "published_at": timePtr(a.Published)})
+	}
+	for _, d := range l.Deployments {
+		out.Deployments = append(out.Deployments, map[string]any{"id": d.Event.ID, "source": d.Event.Source, "service": d.Service,
+			"environment": d.Environment, "artifact": d.Artifact, "time": d.At.UTC(), "production": d.Production, "rollback": d.Rollback, "failed": d.Failed})
+	}
+	for _, i := range l.Incidents {
+		out.Incidents = append(out.Incidents, toIncidentJSON(i))
+	}
+	return out
+}
+
+type keyResultJSON struct {
+	ID         int64             `json:"id"`
+	Title      string            `json:"title"`
+	Metric     string            `json:"metric"`
+	Attributes map[string]string `json:"attributes"`
+	Baseline   float64           `json:"baseline"`
+	Target     float64           `json:"target"`
+	Direction  string            `json:"direction"`
+	Due        *time.Time        `json:"due"`
+	Current    *float64          `json:"current"`
+	Progress   *float64          `json:"progress"`
+	Ideas      []string          `json:"ideas"`
+}
+
+func (s *Server) handleOutcomesAPI(c echo.Context) error {
+	ctx := c.Request().Context()
+	objectives, err := s.deps.Roadmap.Objectives(ctx)
+	if err != nil {
+		return err
+	}
+	krs, err := s.deps.Roadmap.KeyResults(ctx)
+	if err != nil {
+		return err
+	}
+	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
+	if err != nil {
+		return err
+	}
+	type objectiveJSON struct {
+		ID          int64           `json:"id"`
+		Title       string          `json:"title"`
+		Description string          `json:"description"`
+		KeyResults  []keyResultJSON `json:"key_results"`
+	}
+	out := make([]objectiveJSON, 0, len(objectives))
+	for _, o := range objectives {
+		oj := objectiveJSON{ID: o.ID, Title: o.Title, Description: o.Description, KeyResults: []keyResultJSON{}}
+		for _, kr := range krs {
+			if kr.ObjectiveID != o.ID {
+				continue
+			}
+			cur, err := s.krCurrent(ctx, kr)
+			if err != nil {
+				return err
+			}
+			kj := keyResultJSON{ID: kr.ID, Title: kr.Title, Metric: kr.Metric, Attributes: kr.Attributes, Baseline: kr.Baseline,
+				Target: kr.Target, Direction: string(kr.Direction), Due: timePtr(kr.Due), Current: cur, Progress: kr.Progress(cur), Ideas: []string{}}
+			if kj.Attributes == nil {
+				kj.Attributes = map[string]string{}
+			}
+			for _, i := range ideas {
+				if containsID(i.KeyResults, kr.ID) {
+					kj.Ideas = append(kj.Ideas, i.Key)
+				}
+			}
+			oj.KeyResults = append(oj.KeyResults, kj)
+		}
+		out = append(out, oj)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"objectives": out})
+}
+
+type metricPointJSON struct {
+	Start time.Time `json:"start"`
+	Count int64     `json:"count"`
+	Sum   float64   `json:"sum"`
+	Min   float64   `json:"min"`
+	Max   float64   `json:"max"`
+	Mean  float64   `json:"mean"`
+}
+
+// handleMetricAPI answers GET /api/v1/metrics/{name}?from&to&bucket&attr.k=v.
+func (s *Server) handleMetricAPI(c echo.Context) error {
+	attrs, from, to, bucket, err := metricQuery(c, s.now())
+	if err != nil {
+		return err
+	}
+	name := c.Param("name")
+	pts, err := s.deps.Roadmap.MetricSeries(c.Request().Context(), name, attrs, bucket, from, to)
+	if err != nil {
+		return err
+	}
+	out := make([]metricPointJSON, len(pts))
+	for i, p := range pts {
+		out[i] = metricPointJSON{Start: p.Start.UTC(), Count: p.Count, Sum: p.Sum, Min: p.Min, Max: p.Max, Mean: p.Mean()}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"metric": name, "attributes": attrs, "bucket": bucket,
+		"from": from.UTC(), "to": to.UTC(), "points": out})
+}

@@ -1,0 +1,223 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// LineChart is a server-rendered time series chart: one line, optional
+// reference lines (baseline, target) and vertical markers (deployments).
+type LineChart struct {
+	Title   string
+	Unit    string
+	Points  []TimePoint
+	Refs    []RefLine
+	Markers []Marker
+	// Bands shade value ranges behind the line (DORA tiers).
+	Bands []Band
+}
+
+// TimePoint is a value at a time.
+type TimePoint struct {
+	At    time.Time
+	Value float64
+}
+
+// RefLine is a horizontal line at a value.
+type RefLine struct {
+	Label string
+	Value float64
+	Class string // css class: ref-baseline, ref-target
+}
+
+// Marker is a vertical line at a time.
+type Marker struct {
+	Label string
+	At    time.Time
+}
+
+// Band is a shaded value range.
+type Band struct {
+	Label    string
+	From, To float64
+	Class    string
+}
+
+// chartGeom is the computed drawing of a LineChart.
+type chartGeom struct {
+	W, H                  float64
+	Left, Right, Top, Bot float64
+	Path                  string
+	Dots                  []dot
+	YTicks                []tick
+	XTicks                []tick
+	Refs                  []refGeom
+	Markers               []markerGeom
+	Bands                 []bandGeom
+	Empty                 bool
+}
+
+type dot struct{ X, Y float64 }
+
+type tick struct {
+	Pos   float64
+	Label string
+}
+
+type refGeom struct {
+	Y     float64
+	Label string
+	Class string
+}
+
+type markerGeom struct {
+	X     float64
+	Label string
+}
+
+type bandGeom struct {
+	Y, H  float64
+	Class string
+	Label string
+}
+
+func (c LineChart) geom() chartGeom {
+	g := chartGeom{W: 720, H: 240, Left: 56, Right: 16, Top: 16, Bot: 32}
+	if len(c.Points) == 0 {
+		g.Empty = true
+		return g
+	}
+	t0, t1 := c.Points[0].At, c.Points[0].At
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range c.Points {
+		if p.At.Before(t0) {
+			t0 = p.At
+		}
+		if p.At.After(t1) {
+			t1 = p.At
+		}
+		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
+	}
+	for _, r := range c.Refs {
+		lo, hi = math.Min(lo, r.Value), math.Max(hi, r.Value)
+	}
+	for _, m := range c.Markers {
+		if m.At.Before(t0) {
+			t0 = m.At
+		}
+		if m.At.After(t1) {
+			t1 = m.At
+		}
+	}
+	if hi == lo {
+		hi, lo = hi+1, lo-1
+	}
+	pad := (hi - lo) * 0.08
+	lo, hi = lo-pad, hi+pad
+	if lo < 0 && minValue(c.Points) >= 0 {
+		lo = 0
+	}
+	step := niceStep((hi - lo) / 4)
+	lo = math.Floor(lo/step) * step
+	hi = math.Ceil(hi/step) * step
+	if t1.Equal(t0) {
+		t1 = t0.Add(24 * time.Hour)
+	}
+	x := func(t time.Time) float64 {
+		return g.Left + float64(t.Sub(t0))/float64(t1.Sub(t0))*(g.W-g.Left-g.Right)
+	}
+	y := func(v float64) float64 {
+		return g.H - g.Bot - (v-lo)/(hi-lo)*(g.H-g.Top-g.Bot)
+	}
+	var b strings.Builder
+	for i, p := range c.Points {
+		if i == 0 {
+			fmt.Fprintf(&b, "M%.1f %.1f", x(p.At), y(p.Value))
+		} else {
+			fmt.Fprintf(&b, " L%.1f %.1f", x(p.At), y(p.Value))
+		}
+		if len(c.Points) <= 60 {
+			g.Dots = append(g.Dots, dot{x(p.At), y(p.Value)})
+		}
+	}
+	g.Path = b.String()
+	for v := lo; v <= hi+step/2; v += step {
+		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
+	}
+	days := t1.Sub(t0).Hours() / 24
+	n := 6
+	for i := 0; i <= n; i++ {
+		t := t0.Add(time.Duration(float64(t1.Sub(t0)) * float64(i) / float64(n)))
+		label := t.UTC().Format("2 Jan")
+		if days < 3 {
+			label = t.UTC().Format("15:04")
+		}
+		g.XTicks = append(g.XTicks, tick{Pos: x(t), Label: label})
+	}
+	for _, r := range c.Refs {
+		g.Refs = append(g.Refs, refGeom{Y: y(r.Value), Label: r.Label, Class: r.Class})
+	}
+	for _, m := range c.Markers {
+		g.Markers = append(g.Markers, markerGeom{X: x(m.At), Label: m.Label})
+	}
+	for _, band := range c.Bands {
+		from, to := math.Max(band.From, lo), math.Min(band.To, hi)
+		if to <= from {
+			continue
+		}
+		g.Bands = append(g.Bands, bandGeom{Y: y(to), H: y(from) - y(to), Class: band.Class, Label: band.Label})
+	}
+	return g
+}
+
+func minValue(ps []TimePoint) float64 {
+	m := math.Inf(1)
+	for _, p := range ps {
+		m = math.Min(m, p.Value)
+	}
+	return m
+}
+
+// niceStep rounds a raw step to 1, 2 or 5 times a power of ten.
+func niceStep(raw float64) float64 {
+	if raw <= 0 || math.IsNaN(raw) {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if raw <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// formatValue writes an axis value with as many decimals as the step needs.
+func formatValue(v, step float64) string {
+	dec := 0
+	if step < 1 {
+		dec = int(math.Ceil(-math.Log10(step)))
+	}
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.*f", dec, v), "0"), ".")
+}
+
+// FormatNumber writes a measured value compactly.
+func FormatNumber(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a == 0:
+		return "0"
+	case a >= 1e6:
+		return trimZero(fmt.Sprintf("%.2f", v/1e6)) + "M"
+	case a >= 1000:
+		return trimZero(fmt.Sprintf("%.1f", v/1000)) + "k"
+	case a >= 10:
+		return trimZero(fmt.Sprintf("%.1f", v))
+	case a >= 0.1:
+		return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+	default:
+		return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.5f", v), "0"), ".")
+	}
+}
