@@ -233,7 +233,11 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, sig doma
 			Refs: []views.RefLine{{Label: "baseline", Value: kr.Baseline, Class: "ref-baseline"}, {Label: "target", Value: kr.Target, Class: "ref-target"}}}
 		for _, d := range links.Deployments {
 			if d.Production && !d.Rollback && !d.At.Before(from) && d.At.Before(to) {
-				p.Chart.Markers = append(p.Chart.Markers, views.Marker{Label: "deploy " + d.Service, At: d.At})
+				label := "deployed to " + d.Service
+				if d.At.Equal(sig.FirstProduction) {
+					label = "first production deployment"
+				}
+				p.Chart.Markers = append(p.Chart.Markers, views.Marker{Label: label, At: d.At})
 			}
 		}
 		if !sig.FirstProduction.IsZero() {

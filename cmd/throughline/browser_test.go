@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/adapters/demo"
 	"github.com/throughline/throughline/domain"
 )
@@ -249,4 +250,129 @@ func TestBrowserDORAPageWithDemoData(t *testing.T) {
 		t.Errorf("change failure rate still %s after the override", after)
 	}
 	screenshot(t, ctx, "dora-after-override")
+}
+
+func TestBrowserPMJourney(t *testing.T) {
+	ctx := newBrowser(t)
+	app, out := startApp(t, testConfig(t))
+	email, password := adminFrom(t, out.String())
+	bg := context.Background()
+	o, _ := app.Store.CreateObjective(bg, domain.Objective{Title: "Grow conversion"}, "test")
+	if _, err := app.Store.CreateKeyResult(bg, domain.KeyResult{ObjectiveID: o.ID, Title: "Conversion up", Metric: "shop.conversion",
+		Attributes: map[string]string{"env": "production"}, Baseline: 11, Target: 15, Direction: domain.Increase}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	signInBrowser(t, ctx, app.URL(), email, password)
+
+	// Create the idea through the form, first with a mistake.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL()+"/ideas/new"),
+		chromedp.WaitVisible(`[data-testid="idea-form"]`),
+		chromedp.SendKeys(`#key`, "checkout 42"),
+		chromedp.SendKeys(`#title`, "One-page checkout"),
+		chromedp.SendKeys(`#hypothesis`, "Fewer steps raise conversion"),
+		chromedp.Click(`input[name="key_results"]`),
+		chromedp.Submit(`[data-testid="idea-form"]`),
+		chromedp.WaitVisible(`[data-testid="form-errors"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if v := browse(t, ctx, chromedp.Value(`#title`)); v != "One-page checkout" {
+		t.Errorf("title not kept: %q", v)
+	}
+	if !browse(t, ctx, chromedp.Evaluate[bool](`document.querySelector('input[name="key_results"]').checked`)) {
+		t.Error("key result choice not kept")
+	}
+	screenshot(t, ctx, "idea-form-error")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(`#key`, "CHK-42"),
+		chromedp.Submit(`[data-testid="idea-form"]`),
+		chromedp.WaitVisible(`[data-testid="idea-title"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	// Move it from Next to Now on the board (htmx swaps the board in place).
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL()+"/roadmap"),
+		chromedp.WaitVisible(`[data-testid="column-next"] [data-key="CHK-42"]`),
+		chromedp.Click(`[data-key="CHK-42"] [data-testid="move-now"]`),
+		chromedp.WaitVisible(`[data-testid="column-now"] [data-key="CHK-42"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+
+	// Its delivery events and telemetry arrive over NATS.
+	d := domain.Midnight(time.Now()).AddDate(0, 0, -20)
+	js := natsPublisher(t, app.Embedded.ClientURL())
+	for _, ev := range evidenceStory(d) {
+		ce, _ := cdevents.FromEvent(ev)
+		body, _ := cdevents.EncodeStructured(ce)
+		if _, err := js.Publish(bg, "throughline.events.delivery.shop", body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStatus(t, app, token(t, app, domain.ScopeRead), ingestStatus{Stored: 5})
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL()+"/roadmap"), chromedp.WaitVisible(`[data-key="CHK-42"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if stage := browse(t, ctx, chromedp.Text(`[data-key="CHK-42"] [data-testid="current-stage"]`)); stage != "In Monitor" {
+		t.Errorf("stage on the card: %q", stage)
+	}
+	screenshot(t, ctx, "roadmap-journey")
+
+	// Read the evidence and record the verdict.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-key="CHK-42"] h3 a`),
+		chromedp.WaitVisible(`[data-testid="evidence-result"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if v := browse(t, ctx, chromedp.Text(`[data-testid="evidence-verdict"]`)); v != "moved" {
+		t.Errorf("evidence verdict %q", v)
+	}
+	if n := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="evidence-chart"] svg .marker').length`)); n != 1 {
+		t.Errorf("deployment markers on the chart: %d", n)
+	}
+	screenshot(t, ctx, "idea-evidence")
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="verdict-form"] input[value="validated"]`),
+		chromedp.SendKeys(`#note`, "Conversion up two points, as hoped"),
+		chromedp.Submit(`[data-testid="verdict-form"]`),
+		chromedp.WaitVisible(`.alert-success`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	idea, _ := app.Store.Idea(bg, "CHK-42")
+	if idea.Verdict != domain.VerdictValidated || idea.VerdictBy != email {
+		t.Fatalf("verdict %+v", idea)
+	}
+}
+
+func TestBrowserRoadmapWithDemoData(t *testing.T) {
+	ctx := newBrowser(t)
+	cfg := testConfig(t)
+	cfg.Demo, cfg.DemoDays = true, 90
+	app, out := startApp(t, cfg)
+	email, password := adminFrom(t, out.String())
+	want := int64(len(demo.Generate(demo.Options{Days: 90, Seed: 1}).Events))
+	waitStatus(t, app, token(t, app, domain.ScopeRead), ingestStatus{Stored: want})
+	signInBrowser(t, ctx, app.URL(), email, password)
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL()+"/roadmap"), chromedp.WaitVisible(`[data-testid="roadmap-board"]`)); err != nil {
+		t.Fatal(err)
+	}
+	cards := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="idea-card"]').length`))
+	if cards < 10 {
+		t.Errorf("%d idea cards", cards)
+	}
+	screenshot(t, ctx, "roadmap")
+	for _, p := range []string{"/ideas/CHK-12", "/outcomes"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(app.URL()+p), chromedp.WaitVisible(`main`)); err != nil {
+			t.Fatal(err)
+		}
+		screenshot(t, ctx, strings.ReplaceAll(strings.TrimPrefix(p, "/"), "/", "-"))
+	}
+	if v := browse(t, ctx, chromedp.Text(`h1`)); v == "" {
+		t.Error("no heading on outcomes")
+	}
 }

@@ -67,14 +67,16 @@ type tick struct {
 }
 
 type refGeom struct {
-	Y     float64
-	Label string
-	Class string
+	Y      float64
+	Label  string
+	Class  string
+	LabelY float64
 }
 
 type markerGeom struct {
 	X     float64
 	Label string
+	Show  bool // labels are drawn only where they do not collide
 }
 
 type bandGeom struct {
@@ -156,11 +158,25 @@ func (c LineChart) geom() chartGeom {
 		}
 		g.XTicks = append(g.XTicks, tick{Pos: x(t), Label: label})
 	}
-	for _, r := range c.Refs {
-		g.Refs = append(g.Refs, refGeom{Y: y(r.Value), Label: r.Label, Class: r.Class})
+	for i, r := range c.Refs {
+		ry := y(r.Value)
+		ly := ry - 5
+		// Keep labels of nearby lines apart: the lower line labels below it.
+		for _, o := range c.Refs[:i] {
+			if oy := y(o.Value); math.Abs(oy-ry) < 14 && ry >= oy {
+				ly = ry + 13
+			}
+		}
+		g.Refs = append(g.Refs, refGeom{Y: ry, Label: r.Label, Class: r.Class, LabelY: ly})
 	}
+	lastLabel := math.Inf(-1)
 	for _, m := range c.Markers {
-		g.Markers = append(g.Markers, markerGeom{X: x(m.At), Label: m.Label})
+		mx := x(m.At)
+		show := mx-lastLabel > 90
+		if show {
+			lastLabel = mx
+		}
+		g.Markers = append(g.Markers, markerGeom{X: mx, Label: m.Label, Show: show})
 	}
 	for _, band := range c.Bands {
 		from, to := math.Max(band.From, lo), math.Min(band.To, hi)
@@ -200,7 +216,14 @@ func formatValue(v, step float64) string {
 	if step < 1 {
 		dec = int(math.Ceil(-math.Log10(step)))
 	}
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.*f", dec, v), "0"), ".")
+	s := fmt.Sprintf("%.*f", dec, v)
+	if strings.Contains(s, ".") {
+		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
 }
 
 // FormatNumber writes a measured value compactly.
