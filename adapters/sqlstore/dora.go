@@ -506,40 +506,51 @@ func fromMicrosPtr(p *int64) time.Time {
 	return fromMicros(*p)
 }
 
-// refreshDays recomputes the rollup rows of the given scopes and days.
+// refreshDays recomputes the rollup rows of the given scopes and days: per
+// scope, one query per source table for all its days.
 func (s *Store) refreshDays(ctx context.Context, tx bun.Tx, days map[scopeDay]bool) error {
 	if len(days) == 0 {
 		return nil
 	}
-	list := make([]scopeDay, 0, len(days))
+	byScope := map[string][]int64{}
 	for k := range days {
-		list = append(list, k)
+		byScope[k.scope] = append(byScope[k.scope], k.day)
 	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].scope != list[j].scope {
-			return list[i].scope < list[j].scope
-		}
-		return list[i].day < list[j].day
-	})
-	allTeams := map[string][]string{}
-	for _, sd := range list {
-		row, err := s.computeDaily(ctx, tx, sd, allTeams)
+	scopes := keysOf(byScope)
+	teamCache := map[string][]string{}
+	var upserts [][]any
+	for _, scope := range scopes {
+		ds := byScope[scope]
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		rows, err := s.computeDailies(ctx, tx, scope, ds, teamCache)
 		if err != nil {
-			return fmt.Errorf("rollup %s %s: %w", sd.scope, fromMicros(sd.day).Format(domain.DateLayout), err)
+			return fmt.Errorf("rollup %s: %w", scope, err)
 		}
-		if row == nil {
-			if _, err := tx.NewDelete().Model((*dailyRow)(nil)).Where("scope = ?", sd.scope).Where("day = ?", sd.day).Exec(ctx); err != nil {
+		var empty []int64
+		for _, d := range ds {
+			r := rows[d]
+			if r == nil {
+				empty = append(empty, d)
+				continue
+			}
+			upserts = append(upserts, []any{r.Scope, r.Day, r.Deployments, r.NonRollback, r.Failed, r.Rework,
+				r.Lead, r.StartMerged, r.MergedDeploy, r.Recovery, r.Restore})
+		}
+		for start := 0; start < len(empty); start += insertChunk {
+			if _, err := tx.NewDelete().Model((*dailyRow)(nil)).Where("scope = ?", scope).
+				Where("day IN (?)", bun.In(empty[start:min(start+insertChunk, len(empty))])).Exec(ctx); err != nil {
 				return err
 			}
-			continue
 		}
-		if _, err := tx.NewInsert().Model(row).On("CONFLICT (scope, day) DO UPDATE").
-			Set("deployments = EXCLUDED.deployments").Set("non_rollback = EXCLUDED.non_rollback").
-			Set("failed = EXCLUDED.failed").Set("rework = EXCLUDED.rework").Set("lead = EXCLUDED.lead").
-			Set("start_merged = EXCLUDED.start_merged").Set("merged_deploy = EXCLUDED.merged_deploy").
-			Set("recovery = EXCLUDED.recovery").Set("restore = EXCLUDED.restore").Exec(ctx); err != nil {
-			return err
-		}
+	}
+	if err := s.bulkExec(ctx, tx, bulkSpec{
+		table: "dora_daily",
+		cols:  []string{"scope", "day", "deployments", "non_rollback", "failed", "rework", "lead", "start_merged", "merged_deploy", "recovery", "restore"},
+		suffix: "ON CONFLICT (scope, day) DO UPDATE SET deployments = EXCLUDED.deployments, non_rollback = EXCLUDED.non_rollback, " +
+			"failed = EXCLUDED.failed, rework = EXCLUDED.rework, lead = EXCLUDED.lead, start_merged = EXCLUDED.start_merged, " +
+			"merged_deploy = EXCLUDED.merged_deploy, recovery = EXCLUDED.recovery, restore = EXCLUDED.restore",
+	}, upserts); err != nil {
+		return err
 	}
 	return s.addCounters(ctx, tx, map[string]int64{counterDoraVersion: 1})
 }
@@ -569,15 +580,16 @@ func (s *Store) scopeServices(ctx context.Context, tx bun.IDB, scope string, cac
 	return nil, false, fmt.Errorf("unknown scope %q", scope)
 }
 
-// computeDaily builds one rollup row from the derived state; nil when the
-// scope saw nothing that day.
-func (s *Store) computeDaily(ctx context.Context, tx bun.Tx, sd scopeDay, teamCache map[string][]string) (*dailyRow, error) {
-	services, all, err := s.scopeServices(ctx, tx, sd.scope, teamCache)
+// computeDailies builds the rollup rows of a scope for the given days (nil
+// for a day the scope saw nothing on).
+func (s *Store) computeDailies(ctx context.Context, tx bun.Tx, scope string, days []int64, teamCache map[string][]string) (map[int64]*dailyRow, error) {
+	out := map[int64]*dailyRow{}
+	services, all, err := s.scopeServices(ctx, tx, scope, teamCache)
 	if err != nil {
 		return nil, err
 	}
 	if !all && len(services) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	inScope := func(q *bun.SelectQuery, col string) *bun.SelectQuery {
 		if all {
@@ -585,93 +597,116 @@ func (s *Store) computeDaily(ctx context.Context, tx bun.Tx, sd scopeDay, teamCa
 		}
 		return q.Where(col+" IN (?)", bun.In(services))
 	}
-	var facts []deploymentFactRow
-	if err := inScope(tx.NewSelect().Model(&facts).Where("day = ?", sd.day), "service").Scan(ctx); err != nil {
-		return nil, err
-	}
-	var f domain.DORAFacts
-	for _, d := range facts {
-		f.Deployments++
-		if d.Rollback {
-			continue
+	facts := map[int64]*domain.DORAFacts{}
+	get := func(day int64) *domain.DORAFacts {
+		if facts[day] == nil {
+			facts[day] = &domain.DORAFacts{}
 		}
-		f.NonRollback++
-		if d.Failed {
-			f.Failed++
-			if d.RecoveredAt != nil {
-				f.RecoveryTimes = append(f.RecoveryTimes, float64(*d.RecoveredAt-d.At)/1e6)
+		return facts[day]
+	}
+	for start := 0; start < len(days); start += insertChunk {
+		chunk := days[start:min(start+insertChunk, len(days))]
+		var deps []deploymentFactRow
+		if err := inScope(tx.NewSelect().Model(&deps).Where("day IN (?)", bun.In(chunk)), "service").Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			f := get(d.Day)
+			f.Deployments++
+			if d.Rework {
+				f.Rework++
+			}
+			if d.Rollback {
+				continue
+			}
+			f.NonRollback++
+			if d.Failed {
+				f.Failed++
+				if d.RecoveredAt != nil {
+					f.RecoveryTimes = append(f.RecoveryTimes, float64(*d.RecoveredAt-d.At)/1e6)
+				}
 			}
 		}
-	}
-	for _, d := range facts {
-		if d.Rework {
-			f.Rework++
+
+		// Lead times: a change counts once per scope, with the first
+		// deployment in the scope that carried it.
+		var carries []changeDeployRow
+		if err := inScope(tx.NewSelect().Model(&carries).Where("day IN (?)", bun.In(chunk)), "service").Scan(ctx); err != nil {
+			return nil, err
+		}
+		if len(carries) > 0 {
+			ids := map[string]bool{}
+			for _, c := range carries {
+				ids[c.ChangeID] = true
+			}
+			idList := keys(ids)
+			first := map[string]changeDeployRow{}
+			times := map[string]domain.ChangeTimes{}
+			for cs := 0; cs < len(idList); cs += insertChunk {
+				part := idList[cs:min(cs+insertChunk, len(idList))]
+				var everywhere []changeDeployRow
+				if err := inScope(tx.NewSelect().Model(&everywhere).Where("change_id IN (?)", bun.In(part)), "service").Scan(ctx); err != nil {
+					return nil, err
+				}
+				for _, c := range everywhere {
+					cur, ok := first[c.ChangeID]
+					if !ok || c.DeployAt < cur.DeployAt || (c.DeployAt == cur.DeployAt && c.Service < cur.Service) {
+						first[c.ChangeID] = c
+					}
+				}
+				var changes []changeRow
+				if err := tx.NewSelect().Model(&changes).Where("change_id IN (?)", bun.In(part)).Scan(ctx); err != nil {
+					return nil, err
+				}
+				for _, c := range changes {
+					times[c.ChangeID] = domain.ChangeTimes{Start: fromMicros(c.FirstAt), Merged: fromMicrosPtr(c.MergedAt)}
+				}
+			}
+			for _, c := range carries {
+				if fc := first[c.ChangeID]; fc.Service != c.Service || fc.DeployPK != c.DeployPK {
+					continue
+				}
+				l, ok := domain.MeasureLead(c.ChangeID, times[c.ChangeID], fromMicros(c.DeployAt))
+				if !ok {
+					continue
+				}
+				f := get(c.Day)
+				f.LeadTimes = append(f.LeadTimes, l.Seconds)
+				if l.StartToMerged != nil {
+					f.StartToMerged = append(f.StartToMerged, *l.StartToMerged)
+					f.MergedToDeployed = append(f.MergedToDeployed, *l.MergedToDeployed)
+				}
+			}
 		}
 	}
 
-	// Lead times: a change counts once per scope, with the first deployment
-	// in the scope that carried it.
-	var carries []changeDeployRow
-	if err := inScope(tx.NewSelect().Model(&carries).Where("day = ?", sd.day), "service").Scan(ctx); err != nil {
-		return nil, err
-	}
-	if len(carries) > 0 {
-		ids := map[string]bool{}
-		for _, c := range carries {
-			ids[c.ChangeID] = true
-		}
-		var everywhere []changeDeployRow
-		if err := inScope(tx.NewSelect().Model(&everywhere).Where("change_id IN (?)", bun.In(keys(ids))), "service").Scan(ctx); err != nil {
-			return nil, err
-		}
-		first := map[string]changeDeployRow{}
-		for _, c := range everywhere {
-			cur, ok := first[c.ChangeID]
-			if !ok || c.DeployAt < cur.DeployAt || (c.DeployAt == cur.DeployAt && c.Service < cur.Service) {
-				first[c.ChangeID] = c
-			}
-		}
-		var changes []changeRow
-		if err := tx.NewSelect().Model(&changes).Where("change_id IN (?)", bun.In(keys(ids))).Scan(ctx); err != nil {
-			return nil, err
-		}
-		times := map[string]domain.ChangeTimes{}
-		for _, c := range changes {
-			times[c.ChangeID] = domain.ChangeTimes{Start: fromMicros(c.FirstAt), Merged: fromMicrosPtr(c.MergedAt)}
-		}
-		for _, c := range carries {
-			if fc := first[c.ChangeID]; fc.Service != c.Service || fc.DeployPK != c.DeployPK {
-				continue
-			}
-			l, ok := domain.MeasureLead(c.ChangeID, times[c.ChangeID], fromMicros(c.DeployAt))
-			if !ok {
-				continue
-			}
-			f.LeadTimes = append(f.LeadTimes, l.Seconds)
-			if l.StartToMerged != nil {
-				f.StartToMerged = append(f.StartToMerged, *l.StartToMerged)
-				f.MergedToDeployed = append(f.MergedToDeployed, *l.MergedToDeployed)
-			}
-		}
-	}
-
-	// Time to restore: production incidents resolved that day.
+	// Time to restore: production incidents resolved on those days.
 	var incs []incidentRow
 	q := tx.NewSelect().Model(&incs).Where("production = ?", true).Where("started_at IS NOT NULL").
-		Where("resolved_at >= ?", sd.day).Where("resolved_at < ?", sd.day+dayMicros)
+		Where("resolved_at >= ?", days[0]).Where("resolved_at < ?", days[len(days)-1]+dayMicros)
 	if err := inScope(q, "service").Scan(ctx); err != nil {
 		return nil, err
 	}
+	wanted := map[int64]bool{}
+	for _, d := range days {
+		wanted[d] = true
+	}
 	for _, i := range incs {
-		f.RestoreTimes = append(f.RestoreTimes, float64(*i.ResolvedAt-*i.StartedAt)/1e6)
+		if d := dayOf(*i.ResolvedAt); wanted[d] {
+			f := get(d)
+			f.RestoreTimes = append(f.RestoreTimes, float64(*i.ResolvedAt-*i.StartedAt)/1e6)
+		}
 	}
 
-	if f.Deployments == 0 && len(f.LeadTimes) == 0 && len(f.RestoreTimes) == 0 {
-		return nil, nil
+	for day, f := range facts {
+		if f.Deployments == 0 && len(f.LeadTimes) == 0 && len(f.RestoreTimes) == 0 {
+			continue
+		}
+		out[day] = &dailyRow{
+			Scope: scope, Day: day, Deployments: f.Deployments, NonRollback: f.NonRollback, Failed: f.Failed, Rework: f.Rework,
+			Lead: floats(f.LeadTimes), StartMerged: floats(f.StartToMerged), MergedDeploy: floats(f.MergedToDeployed),
+			Recovery: floats(f.RecoveryTimes), Restore: floats(f.RestoreTimes),
+		}
 	}
-	return &dailyRow{
-		Scope: sd.scope, Day: sd.day, Deployments: f.Deployments, NonRollback: f.NonRollback, Failed: f.Failed, Rework: f.Rework,
-		Lead: floats(f.LeadTimes), StartMerged: floats(f.StartToMerged), MergedDeploy: floats(f.MergedToDeployed),
-		Recovery: floats(f.RecoveryTimes), Restore: floats(f.RestoreTimes),
-	}, nil
+	return out, nil
 }
