@@ -57,3 +57,15 @@ type DeadLetter struct {
 	Header     map[string][]string
 	ReplayedAt time.Time
 }
+
+// StoredEvent is a raw event as kept: the CloudEvent as it arrived.
+type StoredEvent struct {
+	Identity
+	Type       string
+	Kind       EventKind
+	SubjectID  string
+	At         time.Time // the event's own time
+	ReceivedAt time.Time
+	StreamSeq  uint64
+	Data       []byte // structured CloudEvent JSON
+}

@@ -38,6 +38,7 @@ func (s *Server) routes() error {
 	viewer.GET("/services", s.handleServices)
 	viewer.GET("/ideas/:key", s.handleIdea)
 	viewer.GET("/outcomes", s.handleOutcomes)
+	viewer.GET("/events/view", s.handleEventPage)
 
 	// Editors' actions carry the role on the route: a group here would also
 	// catch unknown paths and answer them with its role check.
@@ -77,6 +78,7 @@ func (s *Server) routes() error {
 	api.GET("/deployments", s.handleDeploymentsAPI, requireScope(domain.ScopeRead))
 	api.GET("/incidents", s.handleIncidentsAPI, requireScope(domain.ScopeRead))
 	api.POST("/deployments/override", s.handleOverrideAPI, requireScope(domain.ScopeAdmin))
+	api.GET("/events/view", s.handleEventAPI, requireScope(domain.ScopeRead))
 	api.GET("/ideas", s.handleIdeasAPI, requireScope(domain.ScopeRead))
 	api.GET("/ideas/:key", s.handleIdeaAPI, requireScope(domain.ScopeRead))
 	api.GET("/outcomes", s.handleOutcomesAPI, requireScope(domain.ScopeRead))

@@ -122,15 +122,16 @@ type Config struct {
 
 // Deps are the services the handlers use.
 type Deps struct {
-	Auth     AuthStore
-	Admin    AdminStore
-	Checks   []Check
-	Assets   *assets.Assets
-	Events   EventGateway
-	Ingest   IngestReader
-	Replayer DeadLetterReplayer
-	DORA     DORAStore
-	Roadmap  RoadmapStore
+	Auth         AuthStore
+	Admin        AdminStore
+	Checks       []Check
+	Assets       *assets.Assets
+	Events       EventGateway
+	Ingest       IngestReader
+	Replayer     DeadLetterReplayer
+	DORA         DORAStore
+	Roadmap      RoadmapStore
+	StoredEvents EventReader
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Lag reports the consumer's backlog; optional.
@@ -149,7 +150,7 @@ type Server struct {
 
 // New builds the server and its routes. It does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil {
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil || deps.StoredEvents == nil {
 		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer, DORA and Roadmap are required")
 	}
 	if deps.Now == nil {

@@ -55,7 +55,7 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 	up := new(atomic.Bool)
 	up.Store(true)
 	s, err := web.New(web.Config{Version: "test", SignInRate: 5}, web.Deps{
-		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store,
+		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store, StoredEvents: store,
 		// The real gateway and replayer join NATS and the decoder; the
 		// end-to-end tests in cmd/throughline drive them. Here they only
 		// need to answer.
@@ -638,5 +638,68 @@ func TestIdeaFormsKeepWhatWasTyped(t *testing.T) {
 	krBad.Set("target", "0.036")
 	if resp, _ := e.postForm(pm, "/outcomes", "/outcomes/key-results", krBad); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("key result: %d", resp.StatusCode)
+	}
+}
+
+func TestEventViewAndIdeaEditing(t *testing.T) {
+	e := newEnv(t, false)
+	e.user("pm@example.com", domain.RoleEditor)
+	ctx := context.Background()
+	raw := `{"specversion":"1.0","id":"d-1","source":"/argo/prod","type":"dev.cdevents.service.deployed.0.3.0","data":{"subject":{"id":"checkout"}}}`
+	if _, err := e.store.StoreEvents(ctx, []domain.EventRecord{{Raw: []byte(raw), Event: domain.Event{
+		Identity: domain.Identity{Source: "/argo/prod", ID: "d-1"}, Type: "dev.cdevents.service.deployed.0.3.0", Kind: domain.KindServiceDeployed,
+		Time: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), SubjectID: "checkout", Service: "checkout", Environment: "production", Artifact: "a1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	pm := e.signIn("pm@example.com")
+	resp, doc := e.get(pm, "/events/view?source=%2Fargo%2Fprod&id=d-1")
+	if resp.StatusCode != 200 || !strings.Contains(doc.Find(`[data-testid="event-json"]`).Text(), `"source": "/argo/prod"`) {
+		t.Fatalf("event page: %d %q", resp.StatusCode, doc.Find(`[data-testid="event-json"]`).Text())
+	}
+	if resp, _ := e.get(pm, "/events/view?source=%2Fargo%2Fprod&id=nope"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown event: %d", resp.StatusCode)
+	}
+	if resp, _ := e.get(pm, "/events/view"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("no identity: %d", resp.StatusCode)
+	}
+	_, secret, _ := e.store.CreateToken(ctx, "r", []domain.Scope{domain.ScopeRead})
+	if code, body := apiGet(t, e, "/api/v1/events/view?source=%2Fargo%2Fprod&id=d-1", secret); code != 200 || body != raw {
+		t.Fatalf("event API: %d %s", code, body)
+	}
+
+	// Editing keeps what was typed when it is wrong, and saves when it is right.
+	if _, err := e.store.CreateIdea(ctx, domain.Idea{Key: "CHK-7", Title: "Saved cards", Horizon: domain.HorizonNext, FlowType: domain.FlowFeature}, "pm"); err != nil {
+		t.Fatal(err)
+	}
+	_, doc = e.get(pm, "/ideas/CHK-7/edit")
+	if v, _ := doc.Find("#title").Attr("value"); v != "Saved cards" {
+		t.Fatalf("edit form title %q", v)
+	}
+	resp, doc = e.postForm(pm, "/ideas/CHK-7/edit", "/ideas/CHK-7", url.Values{"title": {""}, "horizon": {"next"}, "flow_type": {"feature"}, "effort": {"-2"}, "hypothesis": {"Stored cards cut typing"}})
+	if resp.StatusCode != http.StatusUnprocessableEntity || doc.Find("#title-error").Text() == "" || doc.Find("#effort-error").Text() == "" ||
+		doc.Find("#hypothesis").Text() != "Stored cards cut typing" {
+		t.Fatalf("invalid edit: %d", resp.StatusCode)
+	}
+	if idea, _ := e.store.Idea(ctx, "CHK-7"); idea.Title != "Saved cards" {
+		t.Fatalf("an invalid edit was saved: %+v", idea)
+	}
+	resp, _ = e.postForm(pm, "/ideas/CHK-7/edit", "/ideas/CHK-7", url.Values{"title": {"Saved cards, one tap"}, "horizon": {"now"}, "flow_type": {"feature"}, "team": {"payments"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: %d", resp.StatusCode)
+	}
+	idea, _ := e.store.Idea(ctx, "CHK-7")
+	if idea.Title != "Saved cards, one tap" || idea.Horizon != domain.HorizonNow || idea.PlannedAt.IsZero() || idea.Team != "payments" {
+		t.Fatalf("edited %+v", idea)
+	}
+	resp, _ = e.postForm(pm, "/ideas/CHK-7", "/ideas/CHK-7/archive", url.Values{"archived": {"true"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("archive: %d", resp.StatusCode)
+	}
+	_, doc = e.get(pm, "/roadmap")
+	if doc.Find(`[data-key="CHK-7"]`).Length() != 0 {
+		t.Error("archived idea still on the roadmap")
+	}
+	if resp, doc := e.get(pm, "/ideas/CHK-7"); resp.StatusCode != 200 || !strings.Contains(doc.Text(), "archived") {
+		t.Errorf("archived idea page: %d", resp.StatusCode)
 	}
 }

@@ -352,3 +352,19 @@ func (s *Store) ImportEvents(ctx context.Context, recs []domain.EventRecord) (in
 	})
 	return stored, err
 }
+
+// Event returns one stored event by identity, as it arrived.
+func (s *Store) Event(ctx context.Context, id domain.Identity) (domain.StoredEvent, error) {
+	row := new(eventRow)
+	if err := s.db.NewSelect().Model(row).Where("source = ?", id.Source).Where("event_id = ?", id.ID).Scan(ctx); err != nil {
+		return domain.StoredEvent{}, notFound(err, "No event %s.", id.String())
+	}
+	data, err := decodeRaw(row.Data)
+	if err != nil {
+		return domain.StoredEvent{}, err
+	}
+	return domain.StoredEvent{
+		Identity: id, Type: row.Type, Kind: domain.EventKind(row.Kind), SubjectID: row.SubjectID,
+		At: fromMicros(row.At), ReceivedAt: fromMicros(row.ReceivedAt), StreamSeq: uint64(row.StreamSeq), Data: data,
+	}, nil
+}

@@ -324,3 +324,55 @@ func TestInterruptShutsDownCleanly(t *testing.T) {
 		t.Errorf("no clean stop logged:\n%s", stderr)
 	}
 }
+
+// TestSecretsStayOutOfTheLog signs in, creates a token and a user through the
+// pages, and checks that no password or token reached the log.
+func TestSecretsStayOutOfTheLog(t *testing.T) {
+	var logs syncBuffer
+	cfg := testConfig(t)
+	out := new(syncBuffer)
+	app := NewApp(cfg, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), out)
+	if err := app.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	email, password := adminFrom(t, out.String())
+	c := signInHTTP(t, app.URL(), email, password)
+	// A failed sign-in with a password-like string.
+	jar, _ := cookiejar.New(nil)
+	other := &http.Client{Jar: jar}
+	resp, _ := other.Get(app.URL() + "/signin")
+	doc, _ := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	csrf, _ := doc.Find(`input[name="_csrf"]`).Attr("value")
+	resp, _ = other.PostForm(app.URL()+"/signin", url.Values{"_csrf": {csrf}, "email": {email}, "password": {"wrong-Secret-123"}})
+	resp.Body.Close()
+	// Create a token through the page.
+	resp, _ = c.Get(app.URL() + "/settings/tokens")
+	doc, _ = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	csrf, _ = doc.Find(`input[name="_csrf"]`).Attr("value")
+	resp, err := c.PostForm(app.URL()+"/settings/tokens", url.Values{"_csrf": {csrf}, "name": {"ci"}, "scope": {"ingest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	secret := doc.Find(`[data-testid="new-token"] code`).Text()
+	if !strings.HasPrefix(secret, "tl_") {
+		t.Fatalf("no token shown: %q", secret)
+	}
+	// Use it, including a wrong one.
+	getJSON(t, app.URL()+"/api/v1/token", secret, nil)
+	getJSON(t, app.URL()+"/api/v1/token", "tl_wrong-token-value", nil)
+	app.Close()
+	text := logs.String()
+	if !strings.Contains(text, "signed in") {
+		t.Fatalf("the log has no sign-in line; did logging work?\n%s", text)
+	}
+	for _, s := range []string{password, "wrong-Secret-123", secret, "tl_wrong-token-value", csrf} {
+		if strings.Contains(text, s) {
+			t.Errorf("the log contains a secret (%.6s…)", s)
+		}
+	}
+}

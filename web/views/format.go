@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -138,3 +139,7 @@ func sortStrings(xs []string) { sort.Strings(xs) }
 
 // FormatDuration writes seconds as people read a duration.
 func FormatDuration(secs float64) string { return formatSeconds(&secs) }
+
+func eventURL(id domain.Identity) string {
+	return "/events/view?" + url.Values{"source": {id.Source}, "id": {id.ID}}.Encode()
+}
