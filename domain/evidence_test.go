@@ -104,13 +104,14 @@ func TestKeyResultProgress(t *testing.T) {
 func TestStageTimeline(t *testing.T) {
 	h := func(x float64) time.Time { return deployed.Add(time.Duration(x * float64(time.Hour))) }
 	now := h(24 * 30)
-	sig := StageSignals{
-		Planned: h(-200), FirstChange: h(-100), FirstBuild: h(-90), FirstRelease: h(-20), FirstProduction: h(0),
-		HasKeyResult: true,
-		// An attributed incident open at +24h holds Operate until it is resolved at +30h.
-		Incidents: []ProdIncident{{ID: "i", Start: h(20), Resolved: h(30)}},
+	it := FlowItem{HasKeyResult: true}
+	for trig, at := range map[Trigger]time.Time{
+		TrigIdeaPlanned: h(-200), TrigChange: h(-100), TrigBuild: h(-90), TrigArtifactPublished: h(-20),
+		TrigDeployProd: h(0), TrigOperate: h(30), TrigKeyResult: h(30),
+	} {
+		it.Signals.Note(trig, at)
 	}
-	tl := StageTimeline(sig, now)
+	tl := StageTimeline(&it, now)
 	if tl.Current != StageMonitor || tl.Entered[StageOperate] != h(30) || tl.Entered[StageMonitor] != h(30) || tl.Done {
 		t.Fatalf("timeline %+v", tl)
 	}
@@ -118,20 +119,25 @@ func TestStageTimeline(t *testing.T) {
 	if len(tl.Skipped) != 1 || tl.Skipped[0] != StageTest {
 		t.Fatalf("skipped %v", tl.Skipped)
 	}
-	// Still open: not in Operate yet.
-	sig.Incidents[0].Resolved = time.Time{}
-	if tl := StageTimeline(sig, now); tl.Current != StageDeploy {
-		t.Fatalf("open incident: current %v", tl.Current)
-	}
 	// Before the day has passed: Deploy; events after now do not count.
-	sig.Incidents = nil
-	if tl := StageTimeline(sig, h(10)); tl.Current != StageDeploy {
-		t.Fatalf("at +10h: %v", tl.Current)
+	if tl := StageTimeline(&it, h(10)); tl.Current != StageDeploy || len(tl.Entered) != 5 {
+		t.Fatalf("at +10h: %+v", tl)
 	}
-	// Without a key result, Operate is the last stage; a verdict closes it.
-	sig.HasKeyResult, sig.VerdictAt = false, h(24*20)
-	if tl := StageTimeline(sig, now); tl.Current != StageOperate || !tl.Done {
+	// A verdict closes it.
+	it.Verdict = h(24 * 20).UnixMicro()
+	if tl := StageTimeline(&it, now); tl.Current != StageMonitor || !tl.Done {
+		t.Fatalf("verdict: %+v", tl)
+	}
+	// Without a key result, Operate is the last stage and reaching it is done.
+	it = FlowItem{Signals: it.Signals}
+	it.Signals[TrigKeyResult] = 0
+	if tl := StageTimeline(&it, now); tl.Current != StageOperate || !tl.Done {
 		t.Fatalf("no key result: %+v", tl)
+	}
+	// Planned after coding began: the entry times are shown as they happened.
+	it.Signals[TrigIdeaPlanned] = h(-50).UnixMicro()
+	if tl := StageTimeline(&it, now); tl.Entered[StagePlan] != h(-50) || len(tl.Skipped) != 1 {
+		t.Fatalf("reordered: %+v", tl)
 	}
 	if StageMonitor.Label() != "Monitor" || StageDeploy.Index() != 5 {
 		t.Error("labels")

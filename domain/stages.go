@@ -40,22 +40,6 @@ func (s Stage) Index() int {
 // OperateAfter is how long a deployment runs before an idea is in Operate.
 const OperateAfter = 24 * time.Hour
 
-// StageSignals are the earliest times of what moves an idea into each stage,
-// from its linked events (the default stage rules).
-type StageSignals struct {
-	Planned         time.Time // created in or moved to Now
-	FirstChange     time.Time // first linked change.*
-	FirstBuild      time.Time // first linked build.* or pipelinerun.*
-	FirstTest       time.Time // first linked testsuiterun / testcaserun
-	FirstRelease    time.Time // linked artifact published or deployed outside production
-	FirstProduction time.Time // first production deployment carrying a linked change
-	// Incidents attributed to the production deployments carrying the
-	// idea's changes: Operate waits until none is open.
-	Incidents    []ProdIncident
-	HasKeyResult bool
-	VerdictAt    time.Time
-}
-
 // Timeline is where an idea stands: when it entered each stage, where it is,
 // and which stages it went past without a sign of them.
 type Timeline struct {
@@ -65,57 +49,26 @@ type Timeline struct {
 	Skipped []Stage
 }
 
-// StageTimeline applies the default stage rules at time now.
-func StageTimeline(sig StageSignals, now time.Time) Timeline {
-	tl := Timeline{Entered: map[Stage]time.Time{}}
-	set := func(s Stage, t time.Time) {
-		if !t.IsZero() && !t.After(now) {
-			tl.Entered[s] = t
+// defaultStream applies the default stage rules.
+var defaultStream = ValueStream{Name: "Default", Stages: DefaultStages()}
+
+// StageTimeline is where an item stands at time now under the default stage
+// rules: when each stage's rule first matched (as the evidence says, even
+// when out of order), the furthest stage, the stages skipped, and whether it
+// is done (see ValueStream.JourneyOf).
+func StageTimeline(it *FlowItem, now time.Time) Timeline {
+	j := defaultStream.JourneyOf(it, now.UnixMicro())
+	tl := Timeline{Entered: map[Stage]time.Time{}, Done: j.Done != 0}
+	for i, st := range Stages {
+		if j.Raw[i] != 0 {
+			tl.Entered[st] = time.UnixMicro(j.Raw[i]).UTC()
+		}
+		if j.Skipped(i) {
+			tl.Skipped = append(tl.Skipped, st)
 		}
 	}
-	set(StagePlan, sig.Planned)
-	set(StageCode, sig.FirstChange)
-	set(StageBuild, sig.FirstBuild)
-	set(StageTest, sig.FirstTest)
-	set(StageRelease, sig.FirstRelease)
-	set(StageDeploy, sig.FirstProduction)
-	if !sig.FirstProduction.IsZero() {
-		// Operate: a day after the first production deployment, once no
-		// incident attributed to the idea's deployments is open.
-		at := sig.FirstProduction.Add(OperateAfter)
-		for changed := true; changed; {
-			changed = false
-			for _, inc := range sig.Incidents {
-				if inc.Open(at) {
-					if inc.Resolved.IsZero() {
-						at = time.Time{}
-						break
-					}
-					at, changed = inc.Resolved, true
-				}
-			}
-			if at.IsZero() {
-				break
-			}
-		}
-		set(StageOperate, at)
-		// Monitor: while the key result's evidence window is open, from the
-		// moment the idea is in operation.
-		if sig.HasKeyResult {
-			set(StageMonitor, tl.Entered[StageOperate])
-		}
+	if j.Started() {
+		tl.Current = Stages[j.Current]
 	}
-	for i := len(Stages) - 1; i >= 0; i-- {
-		if _, ok := tl.Entered[Stages[i]]; ok {
-			tl.Current = Stages[i]
-			for _, s := range Stages[:i] {
-				if _, ok := tl.Entered[s]; !ok {
-					tl.Skipped = append(tl.Skipped, s)
-				}
-			}
-			break
-		}
-	}
-	tl.Done = !sig.VerdictAt.IsZero() && !sig.VerdictAt.After(now)
 	return tl
 }

@@ -14,9 +14,9 @@ import (
 // maxWindowDays bounds a DORA window (three years).
 const maxWindowDays = 1100
 
-// doraQuery reads from, to, service and team. Without from and to the
-// window is the last 90 days, today included.
-func (s *Server) doraQuery(c echo.Context) (domain.Window, domain.DORAFilter, error) {
+// windowQuery reads from and to. Without them the window is the last 90
+// days, today included.
+func (s *Server) windowQuery(c echo.Context) (domain.Window, error) {
 	today := domain.Midnight(s.now())
 	parse := func(name string, def time.Time) (time.Time, error) {
 		v := strings.TrimSpace(c.QueryParam(name))
@@ -31,18 +31,27 @@ func (s *Server) doraQuery(c echo.Context) (domain.Window, domain.DORAFilter, er
 	}
 	to, err := parse("to", today)
 	if err != nil {
-		return domain.Window{}, domain.DORAFilter{}, err
+		return domain.Window{}, err
 	}
 	from, err := parse("from", to.AddDate(0, 0, -89))
 	if err != nil {
-		return domain.Window{}, domain.DORAFilter{}, err
+		return domain.Window{}, err
 	}
 	w, err := domain.NewWindow(from, to)
 	if err != nil {
-		return domain.Window{}, domain.DORAFilter{}, err
+		return domain.Window{}, err
 	}
 	if w.Days() > maxWindowDays {
-		return domain.Window{}, domain.DORAFilter{}, domain.Errorf(domain.EINVALID, "The window is %d days; the limit is %d.", w.Days(), maxWindowDays)
+		return domain.Window{}, domain.Errorf(domain.EINVALID, "The window is %d days; the limit is %d.", w.Days(), maxWindowDays)
+	}
+	return w, nil
+}
+
+// doraQuery reads the window, service and team.
+func (s *Server) doraQuery(c echo.Context) (domain.Window, domain.DORAFilter, error) {
+	w, err := s.windowQuery(c)
+	if err != nil {
+		return domain.Window{}, domain.DORAFilter{}, err
 	}
 	f := domain.DORAFilter{Service: strings.TrimSpace(c.QueryParam("service")), Team: strings.TrimSpace(c.QueryParam("team"))}
 	return w, f, nil

@@ -18,15 +18,6 @@ func (s *Server) handleHome(c echo.Context) error {
 	}))
 }
 
-func (s *Server) handleValueStreams(c echo.Context) error {
-	return render(c, http.StatusOK, views.Section(s.page(c, "Value streams", "value-streams"), views.SectionView{
-		Title:       "Value streams",
-		Description: "Stages from Plan to Monitor, where work waits, and the constraint of each stream.",
-		EmptyTitle:  "No value streams mapped yet",
-		EmptyBody:   "A value stream groups services and teams and follows ideas through eight stages, from Plan to Monitor.",
-	}))
-}
-
 func (s *Server) handleTrends(c echo.Context) error {
 	return render(c, http.StatusOK, views.Section(s.page(c, "Trends", "trends"), views.SectionView{
 		Title:       "Trends",

@@ -110,13 +110,14 @@ func (s *Server) handleIdeasAPI(c echo.Context) error {
 		}
 		ideas = kept
 	}
-	signals, err := s.deps.Roadmap.IdeaSignals(ctx, ideas)
+	flow, err := s.deps.Roadmap.IdeaFlow(ctx, ideaKeys(ideas))
 	if err != nil {
 		return err
 	}
 	out := make([]ideaJSON, len(ideas))
 	for i, idea := range ideas {
-		out[i] = toIdeaJSON(idea, domain.StageTimeline(signals[idea.Key], s.now()))
+		it := flow[idea.Key]
+		out[i] = toIdeaJSON(idea, domain.StageTimeline(&it, s.now()))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"ideas": out})
 }
@@ -127,7 +128,7 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	signals, err := s.deps.Roadmap.IdeaSignals(ctx, []*domain.Idea{idea})
+	flow, err := s.deps.Roadmap.IdeaFlow(ctx, []string{idea.Key})
 	if err != nil {
 		return err
 	}
@@ -136,8 +137,8 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	sig := signals[idea.Key]
-	tl := domain.StageTimeline(sig, now)
+	it := flow[idea.Key]
+	tl := domain.StageTimeline(&it, now)
 	out := toIdeaJSON(idea, tl)
 	skipped := map[domain.Stage]bool{}
 	for _, st := range tl.Skipped {
@@ -152,7 +153,7 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 		out.Stages = append(out.Stages, sj)
 	}
 	out.Links = toLinksJSON(links)
-	evidence, err := s.ideaEvidence(ctx, idea, sig, now)
+	evidence, err := s.ideaEvidence(ctx, idea, it.Signals.At(domain.TrigDeployProd), now)
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, sig domain.StageSignals, now time.Time) ([]evidenceJSON, error) {
+func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd time.Time, now time.Time) ([]evidenceJSON, error) {
 	krs, err := s.deps.Roadmap.KeyResults(ctx)
 	if err != nil {
 		return nil, err
@@ -173,14 +174,14 @@ func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, sig domain
 		}
 		e := evidenceJSON{KeyResult: kr.ID, Metric: kr.Metric, WindowDays: window, Observational: true,
 			Reason: "not in production yet"}
-		if !sig.FirstProduction.IsZero() {
-			day := domain.Midnight(sig.FirstProduction)
+		if !firstProd.IsZero() {
+			day := domain.Midnight(firstProd)
 			daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, day.AddDate(0, 0, -window), day.AddDate(0, 0, window+1))
 			if err != nil {
 				return nil, err
 			}
-			ev := domain.CompareAround(sig.FirstProduction, window, daily, kr.Direction, now)
-			at := sig.FirstProduction.UTC()
+			ev := domain.CompareAround(firstProd, window, daily, kr.Direction, now)
+			at := firstProd.UTC()
 			verdict := string(ev.Verdict)
 			e.DeployedAt, e.DaysBefore, e.DaysAfter = &at, len(ev.Before), len(ev.After)
 			e.BeforeMean, e.AfterMean, e.Difference, e.RelativeChange = ev.BeforeMean, ev.AfterMean, ev.Difference, ev.RelativeChange

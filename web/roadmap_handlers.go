@@ -29,7 +29,7 @@ type RoadmapStore interface {
 	UpdateIdea(ctx context.Context, key, by, action string, update func(*domain.Idea) error) (*domain.Idea, error)
 	MoveIdea(ctx context.Context, key string, h domain.Horizon, by string) (*domain.Idea, error)
 	SetIdeaVerdict(ctx context.Context, key string, v domain.IdeaVerdict, note, by string) (*domain.Idea, error)
-	IdeaSignals(ctx context.Context, ideas []*domain.Idea) (map[string]domain.StageSignals, error)
+	IdeaFlow(ctx context.Context, keys []string) (map[string]domain.FlowItem, error)
 	IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error)
 	MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error)
 	MetricDaily(ctx context.Context, metric string, filter map[string]string, from, to time.Time) ([]domain.DailyValue, error)
@@ -70,7 +70,7 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	signals, err := s.deps.Roadmap.IdeaSignals(ctx, ideas)
+	flow, err := s.deps.Roadmap.IdeaFlow(ctx, ideaKeys(ideas))
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,8 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 		cols[v.Columns[i].Horizon] = &v.Columns[i]
 	}
 	for _, idea := range ideas {
-		tl := domain.StageTimeline(signals[idea.Key], now)
+		it := flow[idea.Key]
+		tl := domain.StageTimeline(&it, now)
 		card := views.IdeaCard{Idea: idea, Timeline: tl}
 		if len(idea.KeyResults) > 0 {
 			if kr, ok := krByID[idea.KeyResults[0]]; ok {
@@ -116,7 +117,11 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 			}
 		}
 		card.Constraints = constraintsOf(idea, tl, now)
-		cols[idea.Horizon].Cards = append(cols[idea.Horizon].Cards, card)
+		if col := cols[idea.Horizon]; tl.Done {
+			col.Done = append(col.Done, card)
+		} else {
+			col.Cards = append(col.Cards, card)
+		}
 	}
 	return render(c, http.StatusOK, views.Roadmap(s.page(c, "Roadmap", "roadmap"), v))
 }
@@ -138,7 +143,7 @@ func (s *Server) handleIdea(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	signals, err := s.deps.Roadmap.IdeaSignals(ctx, []*domain.Idea{idea})
+	flow, err := s.deps.Roadmap.IdeaFlow(ctx, []string{idea.Key})
 	if err != nil {
 		return err
 	}
@@ -147,11 +152,11 @@ func (s *Server) handleIdea(c echo.Context) error {
 		return err
 	}
 	now := s.now()
-	sig := signals[idea.Key]
-	tl := domain.StageTimeline(sig, now)
+	it := flow[idea.Key]
+	tl := domain.StageTimeline(&it, now)
 	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow}
 	v.Stages = stageRows(tl, now)
-	panels, err := s.evidencePanels(ctx, idea, sig, links, now)
+	panels, err := s.evidencePanels(ctx, idea, it.Signals.At(domain.TrigDeployProd), links, now)
 	if err != nil {
 		return err
 	}
@@ -187,7 +192,7 @@ func stageRows(tl domain.Timeline, now time.Time) []views.StageRow {
 	return rows
 }
 
-func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, sig domain.StageSignals, links domain.IdeaLinks, now time.Time) ([]views.KRPanel, error) {
+func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstProd time.Time, links domain.IdeaLinks, now time.Time) ([]views.KRPanel, error) {
 	if len(idea.KeyResults) == 0 {
 		return nil, nil
 	}
@@ -218,8 +223,8 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, sig doma
 		// last 60 days.
 		to := domain.Midnight(now).AddDate(0, 0, 1)
 		from := to.AddDate(0, 0, -60)
-		if !sig.FirstProduction.IsZero() {
-			day := domain.Midnight(sig.FirstProduction)
+		if !firstProd.IsZero() {
+			day := domain.Midnight(firstProd)
 			from = day.AddDate(0, 0, -2*window)
 			if end := day.AddDate(0, 0, 2*window+1); end.Before(to) {
 				to = end
@@ -234,14 +239,14 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, sig doma
 		for _, d := range links.Deployments {
 			if d.Production && !d.Rollback && !d.At.Before(from) && d.At.Before(to) {
 				label := "deployed to " + d.Service
-				if d.At.Equal(sig.FirstProduction) {
+				if d.At.Equal(firstProd) {
 					label = "first production deployment"
 				}
 				p.Chart.Markers = append(p.Chart.Markers, views.Marker{Label: label, At: d.At})
 			}
 		}
-		if !sig.FirstProduction.IsZero() {
-			ev := domain.CompareAround(sig.FirstProduction, window, daily, kr.Direction, now)
+		if !firstProd.IsZero() {
+			ev := domain.CompareAround(firstProd, window, daily, kr.Direction, now)
 			p.Evidence = &ev
 		}
 		panels = append(panels, p)
@@ -659,5 +664,13 @@ func sortedKeys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+func ideaKeys(ideas []*domain.Idea) []string {
+	out := make([]string, len(ideas))
+	for i, idea := range ideas {
+		out[i] = idea.Key
+	}
 	return out
 }

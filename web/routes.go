@@ -31,6 +31,7 @@ func (s *Server) routes() error {
 	viewer.GET("/", s.handleHome)
 	viewer.GET("/roadmap", s.handleRoadmap)
 	viewer.GET("/value-streams", s.handleValueStreams)
+	viewer.GET("/value-streams/:id", s.handleValueStream)
 	viewer.GET("/dora", s.handleDORA)
 	viewer.GET("/trends", s.handleTrends)
 	viewer.GET("/settings", s.handleSettings)
@@ -54,6 +55,11 @@ func (s *Server) routes() error {
 	pages.POST("/ideas/:key/verdict", s.handleIdeaVerdict, edit)
 	pages.POST("/outcomes/objectives", s.handleCreateObjective, edit)
 	pages.POST("/outcomes/key-results", s.handleCreateKeyResult, edit)
+	pages.GET("/value-streams/new", s.handleNewValueStream, edit)
+	pages.POST("/value-streams", s.handleCreateValueStream, edit)
+	pages.GET("/value-streams/:id/edit", s.handleEditValueStream, edit)
+	pages.POST("/value-streams/:id", s.handleUpdateValueStream, edit)
+	pages.POST("/value-streams/:id/delete", s.handleDeleteValueStream, edit)
 
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
@@ -83,5 +89,8 @@ func (s *Server) routes() error {
 	api.GET("/ideas/:key", s.handleIdeaAPI, requireScope(domain.ScopeRead))
 	api.GET("/outcomes", s.handleOutcomesAPI, requireScope(domain.ScopeRead))
 	api.GET("/metrics/:name", s.handleMetricAPI, requireScope(domain.ScopeRead))
+	api.GET("/value-streams", s.handleValueStreamsAPI, requireScope(domain.ScopeRead))
+	api.GET("/value-streams/:id", s.handleValueStreamAPI, requireScope(domain.ScopeRead))
+	api.GET("/value-streams/:id/flow", s.handleFlowAPI, requireScope(domain.ScopeRead))
 	return nil
 }

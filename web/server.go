@@ -131,6 +131,7 @@ type Deps struct {
 	Replayer     DeadLetterReplayer
 	DORA         DORAStore
 	Roadmap      RoadmapStore
+	ValueStreams ValueStreamStore
 	StoredEvents EventReader
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -150,8 +151,8 @@ type Server struct {
 
 // New builds the server and its routes. It does not listen yet.
 func New(cfg Config, deps Deps) (*Server, error) {
-	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil || deps.StoredEvents == nil {
-		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer, DORA and Roadmap are required")
+	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil || deps.StoredEvents == nil || deps.ValueStreams == nil {
+		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer, DORA, Roadmap, ValueStreams and StoredEvents are required")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

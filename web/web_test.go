@@ -55,7 +55,7 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 	up := new(atomic.Bool)
 	up.Store(true)
 	s, err := web.New(web.Config{Version: "test", SignInRate: 5}, web.Deps{
-		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store, StoredEvents: store,
+		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store, ValueStreams: store, StoredEvents: store,
 		// The real gateway and replayer join NATS and the decoder; the
 		// end-to-end tests in cmd/throughline drive them. Here they only
 		// need to answer.

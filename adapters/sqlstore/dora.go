@@ -41,6 +41,9 @@ type doraWork struct {
 	services    map[string]int64 // service → re-evaluate from this time (µs)
 	days        map[scopeDay]bool
 	leadChanges map[string]bool // changes whose start/merge times moved
+	// changed lists, after processDora, the changes whose production
+	// deployments or their verdicts were derived again.
+	changed map[string]bool
 }
 
 type scopeDay struct {
@@ -171,6 +174,7 @@ func (s *Store) processDora(ctx context.Context, tx bun.Tx, w *doraWork) error {
 	for c := range w.leadChanges {
 		changedChanges[c] = true
 	}
+	w.changed = changedChanges
 	if err := s.markChangeDays(ctx, tx, keys(changedChanges), w); err != nil {
 		return err
 	}

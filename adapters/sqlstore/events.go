@@ -151,6 +151,9 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 		if st.doraTouched {
 			s.bumpVersion()
 		}
+		if st.flowTouched {
+			s.flow.invalidate()
+		}
 	}
 	return out, err
 }

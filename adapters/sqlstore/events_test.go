@@ -92,7 +92,7 @@ func TestStoreEventsAndProjections(t *testing.T) {
 		us := func(min int) string { return fmt.Sprint(at(min).UnixMicro()) }
 		want := map[string][]string{
 			// first_at is the earliest change.* event; merged is known.
-			"changes":          {"shop#1|" + us(0) + "|" + us(0) + "|" + us(60) + "|NULL|shop|"},
+			"changes":          {"shop#1|" + us(0) + "|" + us(0) + "|" + us(60) + "|NULL|shop||" + us(30)},
 			"artifact_changes": {"art:1|shop#1|" + us(70)},
 			"artifacts":        {"art:1|" + us(70) + "|" + us(75)},
 			// The incident starts at its earliest detected/reported event and
@@ -187,11 +187,16 @@ func TestDuplicatesAndRedeliveries(t *testing.T) {
 func TestProjectionsIgnoreArrivalOrder(t *testing.T) {
 	sqltest.EachDialectWith(t, storeOpts, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
+		createIdea(t, s, "CHK-1")
 		h := history()
 		storeAll(t, s, h, 100)
 		want, _ := s.DumpProjections(ctx)
+		if len(want["idea_flow"]) != 1 || !strings.Contains(want["idea_flow"][0], "checkout") {
+			t.Fatalf("idea flow %v", want["idea_flow"])
+		}
 		for seed := int64(1); seed <= 3; seed++ {
 			other := sqltest.OpenWith(t, s.Dialect(), storeOpts)
+			createIdea(t, other, "CHK-1")
 			shuffled := history()
 			rand.New(rand.NewSource(seed)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 			storeAll(t, other, shuffled, int(seed)) // batches of 1, 2 and 3
@@ -210,6 +215,7 @@ func TestProjectionsIgnoreArrivalOrder(t *testing.T) {
 func TestRebuildReproducesProjections(t *testing.T) {
 	sqltest.EachDialectWith(t, storeOpts, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
+		createIdea(t, s, "CHK-1")
 		h := history()
 		storeAll(t, s, h, 4)
 		want, _ := s.DumpProjections(ctx)
@@ -246,7 +252,10 @@ func TestRebuildReproducesProjections(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.RecomputeAllDORA(ctx); err != nil {
+		if mid, _ := s.DumpProjections(ctx); reflect.DeepEqual(mid["idea_flow"], want["idea_flow"]) {
+			t.Fatalf("idea flow not cleared by the rebuild: %v", mid["idea_flow"])
+		}
+		if err := s.RecomputeDerived(ctx); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.DumpProjections(ctx)
@@ -372,5 +381,14 @@ func TestRawEventsAreCompressedAndReadBack(t *testing.T) {
 	got, err := s.EventsAfter(ctx, 0, 10)
 	if err != nil || len(got) != 1 || string(got[0].Data) != string(body) {
 		t.Fatalf("read back %+v %v", got, err)
+	}
+}
+
+// createIdea adds an idea in Now, planned at the start of the story.
+func createIdea(t *testing.T, s *sqlstore.Store, key string) {
+	t.Helper()
+	if _, err := s.CreateIdea(context.Background(), domain.Idea{Key: key, Title: "Idea " + key, Horizon: domain.HorizonNow,
+		FlowType: domain.FlowFeature, PlannedAt: at(-60)}, "pm"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -21,11 +21,13 @@ type ideaGraph struct {
 	artChanges  map[string][]string        // artifact → its changes (of those ideas)
 	firstDeploy map[string]changeDeployRow // change → first production deployment anywhere
 	deployPKs   map[string][]int64         // idea → production deployments carrying its changes
+	services    map[string]map[string]bool // idea → services its changes reached in production
 }
 
 func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*ideaGraph, error) {
 	g := &ideaGraph{links: map[string][]eventIdeaRow{}, changes: map[string][]string{}, artifacts: map[string][]string{},
-		artChanges: map[string][]string{}, firstDeploy: map[string]changeDeployRow{}, deployPKs: map[string][]int64{}}
+		artChanges: map[string][]string{}, firstDeploy: map[string]changeDeployRow{}, deployPKs: map[string][]int64{},
+		services: map[string]map[string]bool{}}
 	if len(keys) == 0 {
 		return g, nil
 	}
@@ -74,6 +76,10 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 				if !containsPK(g.deployPKs[idea], cd.DeployPK) {
 					g.deployPKs[idea] = append(g.deployPKs[idea], cd.DeployPK)
 				}
+				if g.services[idea] == nil {
+					g.services[idea] = map[string]bool{}
+				}
+				g.services[idea][cd.Service] = true
 			}
 		}
 	}
@@ -123,45 +129,48 @@ func (g *ideaGraph) allDeployPKs() []int64 {
 	return out
 }
 
-// IdeaSignals gathers, for each idea, the earliest times of what moves it
-// into each stage (DESIGN.md's default stage rules).
-func (s *Store) IdeaSignals(ctx context.Context, ideas []*domain.Idea) (map[string]domain.StageSignals, error) {
-	keys := make([]string, len(ideas))
-	for i, idea := range ideas {
-		keys[i] = idea.Key
+// computeFlowItems works out, from the projections, when each trigger of
+// the stage rules happened to each idea (domain.Signals), and which
+// services its changes reached. It runs inside the transaction that changed
+// what the ideas depend on.
+func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow, krs map[string][]int64) ([]domain.FlowItem, error) {
+	ideaKeys := make([]string, len(rows))
+	for i, r := range rows {
+		ideaKeys[i] = r.Key
 	}
-	g, err := s.loadIdeaGraph(ctx, s.db, keys)
+	g, err := s.loadIdeaGraph(ctx, db, ideaKeys)
 	if err != nil {
 		return nil, err
 	}
 	arts := g.allArtifacts()
 	firstBuild := map[string]int64{} // artifact → earliest build/pipeline run
-	published := map[string]int64{}  // artifact → published
-	preProd := map[string]int64{}    // artifact → earliest deployment outside production
+	firstTest := map[string]int64{}  // artifact → earliest test run
+	artRow := map[string]artifactRow{}
+	preProd := map[string]int64{} // artifact → earliest deployment outside production
 	for start := 0; start < len(arts); start += insertChunk {
 		chunk := arts[start:min(start+insertChunk, len(arts))]
 		var runs []runRow
-		if err := s.db.NewSelect().Model(&runs).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&runs).Column("kind", "artifact_id", "at").Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
+			m := firstTest
 			if domain.EventKind(r.Kind).IsBuild() {
-				if cur, ok := firstBuild[r.ArtifactID]; !ok || r.At < cur {
-					firstBuild[r.ArtifactID] = r.At
-				}
+				m = firstBuild
+			}
+			if cur, ok := m[r.ArtifactID]; !ok || r.At < cur {
+				m[r.ArtifactID] = r.At
 			}
 		}
-		var artRows []artifactRow
-		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		var ars []artifactRow
+		if err := db.NewSelect().Model(&ars).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
-		for _, a := range artRows {
-			if a.PublishedAt != nil {
-				published[a.ArtifactID] = *a.PublishedAt
-			}
+		for _, a := range ars {
+			artRow[a.ArtifactID] = a
 		}
 		var deps []deploymentRow
-		if err := s.db.NewSelect().Model(&deps).Where("artifact_id IN (?)", bun.In(chunk)).Where("production = ?", false).
+		if err := db.NewSelect().Model(&deps).Column("artifact_id", "at").Where("artifact_id IN (?)", bun.In(chunk)).Where("production = ?", false).
 			Where("kind IN (?)", bun.In(deployKinds)).Scan(ctx); err != nil {
 			return nil, err
 		}
@@ -171,61 +180,159 @@ func (s *Store) IdeaSignals(ctx context.Context, ideas []*domain.Idea) (map[stri
 			}
 		}
 	}
-	incidents, err := s.incidentsOfDeployments(ctx, g.allDeployPKs())
-	if err != nil {
-		return nil, err
+	changeTimes := map[string]changeRow{}
+	allChanges := map[string]bool{}
+	for _, cs := range g.changes {
+		for _, c := range cs {
+			allChanges[c] = true
+		}
 	}
-	krs, err := ideaKeyResults(ctx, s.db, keys)
+	ids := keys(allChanges)
+	for start := 0; start < len(ids); start += insertChunk {
+		var cs []changeRow
+		if err := db.NewSelect().Model(&cs).Where("change_id IN (?)", bun.In(ids[start:min(start+insertChunk, len(ids))])).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			changeTimes[c.ChangeID] = c
+		}
+	}
+	// Deployments that name an idea themselves.
+	var depPKs []int64
+	for _, ls := range g.links {
+		for _, l := range ls {
+			if k := domain.EventKind(l.Kind); k.Subject() == "service" && k.IsDeployment() {
+				depPKs = append(depPKs, l.EventPK)
+			}
+		}
+	}
+	directDeploy := map[int64]deploymentRow{}
+	for start := 0; start < len(depPKs); start += insertChunk {
+		var deps []deploymentRow
+		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "at", "production", "rollback").
+			Where("event_pk IN (?)", bun.In(depPKs[start:min(start+insertChunk, len(depPKs))])).Scan(ctx); err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			directDeploy[d.EventPK] = d
+		}
+	}
+
+	for key, ls := range g.links {
+		for _, l := range ls {
+			if d, ok := directDeploy[l.EventPK]; ok && d.Production && !d.Rollback && !containsPK(g.deployPKs[key], d.EventPK) {
+				g.deployPKs[key] = append(g.deployPKs[key], d.EventPK)
+			}
+		}
+	}
+	incidents, err := s.incidentsOfDeployments(ctx, db, g.allDeployPKs())
 	if err != nil {
 		return nil, err
 	}
 
-	out := make(map[string]domain.StageSignals, len(ideas))
-	for _, idea := range ideas {
-		sig := domain.StageSignals{Planned: idea.PlannedAt, HasKeyResult: len(krs[idea.Key]) > 0, VerdictAt: idea.VerdictAt}
-		earliest := func(t *time.Time, us int64) {
-			if c := fromMicros(us); !c.IsZero() && (t.IsZero() || c.Before(*t)) {
-				*t = c
+	out := make([]domain.FlowItem, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		it := domain.FlowItem{
+			Key: r.Key, Title: r.Title, Type: domain.FlowType(r.FlowType), Horizon: domain.Horizon(r.Horizon), Team: r.Team,
+			Archived: r.Archived, HasKeyResult: len(krs[r.Key]) > 0,
+		}
+		if r.VerdictAt != nil {
+			it.Verdict = *r.VerdictAt
+		}
+		sig := &it.Signals
+		note := func(t domain.Trigger, us int64) {
+			if us != 0 && (sig[t] == 0 || us < sig[t]) {
+				sig[t] = us
 			}
 		}
-		for _, l := range g.links[idea.Key] {
+		notePtr := func(t domain.Trigger, us *int64) {
+			if us != nil {
+				note(t, *us)
+			}
+		}
+		var directServices []string
+		note(domain.TrigIdeaCreated, r.CreatedAt)
+		notePtr(domain.TrigIdeaPlanned, r.PlannedAt)
+		for _, l := range g.links[r.Key] {
 			switch k := domain.EventKind(l.Kind); {
 			case k.IsChange():
-				earliest(&sig.FirstChange, l.At)
+				note(domain.TrigChange, l.At)
+				switch k {
+				case domain.KindChangeCreated:
+					note(domain.TrigChangeCreated, l.At)
+				case domain.KindChangeReviewed:
+					note(domain.TrigChangeReviewed, l.At)
+				case domain.KindChangeMerged:
+					note(domain.TrigChangeMerged, l.At)
+				}
 			case k.IsBuild():
-				earliest(&sig.FirstBuild, l.At)
+				note(domain.TrigBuild, l.At)
 			case k.IsTestRun():
-				earliest(&sig.FirstTest, l.At)
+				note(domain.TrigTest, l.At)
+			case k == domain.KindArtifactPackaged:
+				note(domain.TrigArtifactPackaged, l.At)
 			case k == domain.KindArtifactPublish:
-				earliest(&sig.FirstRelease, l.At)
+				note(domain.TrigArtifactPublished, l.At)
+			case k.Subject() == "service" && k.IsDeployment():
+				if d, ok := directDeploy[l.EventPK]; ok && !d.Rollback {
+					if d.Production {
+						note(domain.TrigDeployProd, d.At)
+						directServices = append(directServices, d.Service)
+					} else {
+						note(domain.TrigDeployNonProd, d.At)
+					}
+				}
 			}
 		}
-		for _, a := range g.artifacts[idea.Key] {
-			if t, ok := firstBuild[a]; ok {
-				earliest(&sig.FirstBuild, t)
+		for _, c := range g.changes[r.Key] {
+			if ct, ok := changeTimes[c]; ok {
+				note(domain.TrigChange, ct.FirstAt)
+				notePtr(domain.TrigChangeCreated, ct.CreatedAt)
+				notePtr(domain.TrigChangeReviewed, ct.ReviewedAt)
+				notePtr(domain.TrigChangeMerged, ct.MergedAt)
 			}
-			if t, ok := published[a]; ok {
-				earliest(&sig.FirstRelease, t)
-			}
-			if t, ok := preProd[a]; ok {
-				earliest(&sig.FirstRelease, t)
-			}
-		}
-		for _, c := range g.changes[idea.Key] {
 			if cd, ok := g.firstDeploy[c]; ok {
-				earliest(&sig.FirstProduction, cd.DeployAt)
+				note(domain.TrigDeployProd, cd.DeployAt)
 			}
 		}
-		for _, pk := range g.deployPKs[idea.Key] {
-			sig.Incidents = append(sig.Incidents, incidents[pk]...)
+		for _, a := range g.artifacts[r.Key] {
+			note(domain.TrigBuild, firstBuild[a])
+			note(domain.TrigTest, firstTest[a])
+			if ar, ok := artRow[a]; ok {
+				notePtr(domain.TrigArtifactPackaged, ar.PackagedAt)
+				notePtr(domain.TrigArtifactPublished, ar.PublishedAt)
+			}
+			note(domain.TrigDeployNonProd, preProd[a])
 		}
-		out[idea.Key] = sig
+		var incs []domain.ProdIncident
+		for _, pk := range g.deployPKs[r.Key] {
+			incs = append(incs, incidents[pk]...)
+		}
+		if op := domain.OperateAt(sig.At(domain.TrigDeployProd), incs); !op.IsZero() {
+			note(domain.TrigOperate, op.UnixMicro())
+			if it.HasKeyResult {
+				note(domain.TrigKeyResult, op.UnixMicro())
+			}
+		}
+		services := map[string]bool{}
+		for _, sv := range splitList(r.Services) {
+			services[sv] = true
+		}
+		for sv := range g.services[r.Key] {
+			services[sv] = true
+		}
+		for _, sv := range directServices {
+			services[sv] = true
+		}
+		it.Services = keys(services)
+		out[i] = it
 	}
 	return out, nil
 }
 
 // incidentsOfDeployments returns the incidents attributed to deployments.
-func (s *Store) incidentsOfDeployments(ctx context.Context, pks []int64) (map[int64][]domain.ProdIncident, error) {
+func (s *Store) incidentsOfDeployments(ctx context.Context, db bun.IDB, pks []int64) (map[int64][]domain.ProdIncident, error) {
 	out := map[int64][]domain.ProdIncident{}
 	for start := 0; start < len(pks); start += insertChunk {
 		type row struct {
@@ -233,7 +340,7 @@ func (s *Store) incidentsOfDeployments(ctx context.Context, pks []int64) (map[in
 			DeployPK int64 `bun:"deploy_pk"`
 		}
 		var rows []row
-		if err := s.db.NewSelect().TableExpr("incident_attributions AS ia").ColumnExpr("i.*, ia.deploy_pk").
+		if err := db.NewSelect().TableExpr("incident_attributions AS ia").ColumnExpr("i.*, ia.deploy_pk").
 			Join("JOIN incidents AS i ON i.incident_id = ia.incident_id").
 			Where("ia.deploy_pk IN (?)", bun.In(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx, &rows); err != nil {
 			return nil, err
@@ -321,7 +428,7 @@ func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, er
 			})
 		}
 	}
-	incidents, err := s.incidentsOfDeployments(ctx, g.deployPKs[key])
+	incidents, err := s.incidentsOfDeployments(ctx, s.db, g.deployPKs[key])
 	if err != nil {
 		return out, err
 	}

@@ -22,6 +22,7 @@ type changeRow struct {
 	ChangeID    string `bun:"change_id,pk"`
 	FirstAt     int64  `bun:"first_at"`
 	CreatedAt   *int64 `bun:"created_at"`
+	ReviewedAt  *int64 `bun:"reviewed_at"`
 	MergedAt    *int64 `bun:"merged_at"`
 	AbandonedAt *int64 `bun:"abandoned_at"`
 	Repository  string `bun:"repository"`
@@ -166,6 +167,7 @@ type txState struct {
 	newSeries   map[seriesKey]int64
 	skipDora    bool
 	doraTouched bool // DORA state changed: readers' caches must refresh
+	flowTouched bool // idea flow rows changed
 }
 
 type seriesKey struct{ metric, attrs string }
@@ -229,6 +231,8 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 			switch k {
 			case domain.KindChangeCreated:
 				c.CreatedAt = minPtr(c.CreatedAt, at)
+			case domain.KindChangeReviewed:
+				c.ReviewedAt = minPtr(c.ReviewedAt, at)
 			case domain.KindChangeMerged:
 				c.MergedAt = minPtr(c.MergedAt, at)
 			case domain.KindChangeAbandoned:
@@ -308,7 +312,7 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 
 	if err := upsertAll(ctx, tx, values(changes), "change_id",
 		"first_at = CASE WHEN EXCLUDED.first_at < ch.first_at THEN EXCLUDED.first_at ELSE ch.first_at END",
-		minExpr("ch", "created_at"), minExpr("ch", "merged_at"), minExpr("ch", "abandoned_at"),
+		minExpr("ch", "created_at"), minExpr("ch", "reviewed_at"), minExpr("ch", "merged_at"), minExpr("ch", "abandoned_at"),
 		firstNonEmpty("ch", "repository"), firstNonEmpty("ch", "source")); err != nil {
 		return fmt.Errorf("project changes: %w", err)
 	}
@@ -347,6 +351,44 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 			return err
 		}
 		st.doraTouched = true
+	}
+	if !st.skipDora {
+		// A rebuild recomputes every idea's flow once at the end instead.
+		fw := newFlowWork()
+		for _, l := range ideaLinks {
+			fw.ideas[l.IdeaKey] = true
+		}
+		for id := range changes {
+			fw.changes[id] = true
+		}
+		for _, ac := range artifactChanges {
+			fw.changes[ac.ChangeID] = true
+		}
+		for c := range w.changed {
+			fw.changes[c] = true
+		}
+		for id := range artifacts {
+			fw.artifacts[id] = true
+		}
+		for _, r := range runs {
+			if r.ArtifactID != "" {
+				fw.artifacts[r.ArtifactID] = true
+			}
+		}
+		for _, d := range deployments {
+			if d.ArtifactID != "" {
+				fw.artifacts[d.ArtifactID] = true
+			}
+		}
+		ideas, err := s.affectedIdeas(ctx, tx, fw)
+		if err != nil {
+			return fmt.Errorf("find ideas to refresh: %w", err)
+		}
+		touched, err := s.refreshFlow(ctx, tx, ideas)
+		if err != nil {
+			return fmt.Errorf("refresh idea flow: %w", err)
+		}
+		st.flowTouched = st.flowTouched || touched
 	}
 	return s.rollUp(ctx, tx, st, telemetry)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,10 +41,30 @@ func (s *Store) BeginRebuild(ctx context.Context) (int64, error) {
 				return fmt.Errorf("empty %s: %w", t, err)
 			}
 		}
-		_, err = tx.NewRaw("DELETE FROM services WHERE team_by_user = ?", false).Exec(ctx)
-		return err
+		if _, err := tx.NewRaw("DELETE FROM services WHERE team_by_user = ?", false).Exec(ctx); err != nil {
+			return err
+		}
+		return clearEventSignals(ctx, tx)
 	})
+	s.flow.invalidate()
 	return gen, err
+}
+
+// clearEventSignals forgets what events told about ideas (RecomputeAllFlow
+// derives it again); what the ideas themselves say stays.
+func clearEventSignals(ctx context.Context, tx bun.Tx) error {
+	seq, err := nextFlowSeq(ctx, tx)
+	if err != nil {
+		return err
+	}
+	sets := []string{"seq = ?", "services = (SELECT i.services FROM ideas AS i WHERE i.key = idea_flow.idea_key)"}
+	for _, t := range domain.AllTriggers() {
+		if t != domain.TrigIdeaCreated && t != domain.TrigIdeaPlanned {
+			sets = append(sets, signalColumn(t)+" = NULL")
+		}
+	}
+	_, err = tx.NewRaw("UPDATE idea_flow SET "+strings.Join(sets, ", "), seq).Exec(ctx)
+	return err
 }
 
 // Reapply is a stored event to project again.
@@ -54,8 +75,8 @@ type Reapply struct {
 
 // ReapplyEvents projects stored events into generation gen. Events already in
 // gen are skipped, so a rebuild interrupted half-way can simply run again.
-// DORA verdicts and rollups are left for RecomputeAllDORA, which a rebuild
-// calls once after the last page.
+// DORA verdicts and rollups and the ideas' flow signals are left for
+// RecomputeDerived, which a rebuild calls once after the last page.
 func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) error {
 	if len(items) == 0 {
 		return nil
@@ -103,7 +124,7 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 // events can be compared however the events arrived.
 func (s *Store) DumpProjections(ctx context.Context) (map[string][]string, error) {
 	queries := map[string]string{
-		"changes":          "SELECT change_id, first_at, created_at, merged_at, abandoned_at, repository, source FROM changes",
+		"changes":          "SELECT change_id, first_at, created_at, merged_at, abandoned_at, repository, source, reviewed_at FROM changes",
 		"artifact_changes": "SELECT artifact_id, change_id, packaged_at FROM artifact_changes",
 		"artifacts":        "SELECT artifact_id, packaged_at, published_at FROM artifacts",
 		"deployments": `SELECT e.source, e.event_id, d.service, d.environment, d.artifact_id, d.at, d.kind, d.production, d.rollback, d.hotfix, d.team
@@ -124,6 +145,11 @@ func (s *Store) DumpProjections(ctx context.Context) (map[string][]string, error
 			FROM change_deploys cd JOIN events e ON e.id = cd.deploy_pk`,
 		"incident_attributions": `SELECT ia.incident_id, ia.service, e.event_id, ia.deploy_at, ia.rule, ia.reason
 			FROM incident_attributions ia LEFT JOIN events e ON e.id = ia.deploy_pk`,
+		// Without seq, updated_at and idea.created (when the idea was
+		// entered, not what events said).
+		"idea_flow": "SELECT " + strings.Join(slices.DeleteFunc(slices.Clone(flowColumns), func(c string) bool {
+			return c == "seq" || c == "updated_at" || c == signalColumn(domain.TrigIdeaCreated)
+		}), ", ") + " FROM idea_flow",
 		"dora_daily": `SELECT scope, day, deployments, non_rollback, failed, rework, lead, start_merged, merged_deploy, recovery, restore FROM dora_daily`,
 	}
 	out := map[string][]string{}
@@ -205,8 +231,9 @@ func (s *Store) SyncProductionEnvs(ctx context.Context) (changed bool, err error
 		return err
 	})
 	if err == nil && changed {
-		// Which deployments and incidents count changed: derive DORA again.
-		err = s.RecomputeAllDORA(ctx)
+		// Which deployments and incidents count changed: derive DORA and
+		// the ideas' deployment signals again.
+		err = s.RecomputeDerived(ctx)
 	}
 	return changed, err
 }

@@ -227,11 +227,15 @@ func (s *Store) CreateIdea(ctx context.Context, idea domain.Idea, by string) (*d
 		if err := s.linkKeyResults(ctx, tx, key, idea.KeyResults); err != nil {
 			return err
 		}
+		if _, err := s.refreshFlow(ctx, tx, []string{key}); err != nil {
+			return err
+		}
 		return audit(ctx, tx, now, by, "idea.create", key, idea.Title)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.flow.invalidate()
 	return &idea, nil
 }
 
@@ -301,9 +305,15 @@ func (s *Store) UpdateIdea(ctx context.Context, key string, by, action string, u
 		if err := s.linkKeyResults(ctx, tx, key, idea.KeyResults); err != nil {
 			return err
 		}
+		if _, err := s.refreshFlow(ctx, tx, []string{key}); err != nil {
+			return err
+		}
 		out = idea
 		return audit(ctx, tx, s.now(), by, action, key, describeIdeaChange(before, *idea))
 	})
+	if err == nil {
+		s.flow.invalidate()
+	}
 	return out, err
 }
 

@@ -135,9 +135,16 @@ func TestIdeaSignalsAndLinks(t *testing.T) {
 		ctx := context.Background()
 		T := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 		at := func(h float64) time.Time { return T.Add(time.Duration(h * float64(time.Hour))) }
-		want := domain.StageSignals{
-			Planned: at(-24), FirstChange: at(0), FirstBuild: at(1), FirstTest: at(2), FirstRelease: at(3), FirstProduction: at(6),
-			Incidents: []domain.ProdIncident{{ID: "inc-1", Service: "checkout", Artifact: "A", Start: at(10), Resolved: at(40)}},
+		var want domain.Signals
+		for trig, h := range map[domain.Trigger]float64{
+			domain.TrigIdeaPlanned: -24, domain.TrigChange: 0, domain.TrigChangeCreated: 0, domain.TrigChangeMerged: 0.5,
+			domain.TrigArtifactPackaged: 0.8, domain.TrigBuild: 1, domain.TrigTest: 2, domain.TrigArtifactPublished: 3,
+			domain.TrigDeployNonProd: 4, domain.TrigDeployProd: 6,
+			// The incident open a day after the deployment holds Operate
+			// until it is resolved at +40h.
+			domain.TrigOperate: 40,
+		} {
+			want.Note(trig, at(h))
 		}
 		for seed := int64(0); seed < 3; seed++ {
 			store := s
@@ -151,18 +158,30 @@ func TestIdeaSignalsAndLinks(t *testing.T) {
 			evs := ideaStory()
 			rand.New(rand.NewSource(seed)).Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 			storeEvents(t, store, evs, int(seed)+1)
-			idea, _ := store.Idea(ctx, "CHK-1")
-			sigs, err := store.IdeaSignals(ctx, []*domain.Idea{idea})
+			flow, err := store.IdeaFlow(ctx, []string{"CHK-1", "NOPE-1"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := sigs["CHK-1"]
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("seed %d signals:\n got %+v\nwant %+v", seed, got, want)
+			got, ok := flow["CHK-1"]
+			if !ok || len(flow) != 1 {
+				t.Fatalf("seed %d: flow %v", seed, flow)
 			}
-			// The incident holds the idea in Deploy until it is resolved at +40h.
-			tl := domain.StageTimeline(got, at(100))
-			if tl.Current != domain.StageOperate || !tl.Entered[domain.StageOperate].Equal(at(40)) {
+			if got.Signals[domain.TrigIdeaCreated] == 0 {
+				t.Errorf("seed %d: no idea.created", seed)
+			}
+			got.Signals[domain.TrigIdeaCreated] = 0
+			if got.Signals != want {
+				for i := range want {
+					if got.Signals[i] != want[i] {
+						t.Errorf("seed %d: %s = %v; want %v", seed, domain.Trigger(i), got.Signals.At(domain.Trigger(i)), want.At(domain.Trigger(i)))
+					}
+				}
+			}
+			if !reflect.DeepEqual(got.Services, []string{"checkout"}) || got.Title != "One-page checkout" || got.HasKeyResult {
+				t.Errorf("seed %d: item %+v", seed, got)
+			}
+			tl := domain.StageTimeline(&got, at(100))
+			if tl.Current != domain.StageOperate || !tl.Entered[domain.StageOperate].Equal(at(40)) || !tl.Done {
 				t.Fatalf("timeline %+v", tl)
 			}
 			links, err := store.IdeaLinks(ctx, "CHK-1")

@@ -57,6 +57,7 @@ type Store struct {
 	shard string
 
 	version doraVersion
+	flow    flowSnapshot
 	reports versionCache[domain.DORAReport]
 	trends  versionCache[[]domain.DORAReport]
 
@@ -217,7 +218,10 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.MigrateFS(ctx, fsys)
+	if applied, err = s.MigrateFS(ctx, fsys); err != nil {
+		return applied, err
+	}
+	return applied, s.backfillFlow(ctx)
 }
 
 // MigrateFS applies the migrations in fsys. A migration is marked applied

@@ -152,6 +152,7 @@ func (a *App) Run(ctx context.Context) error {
 		Replayer:     &replayer{store: store, bus: a.Bus},
 		DORA:         store,
 		Roadmap:      store,
+		ValueStreams: store,
 		StoredEvents: store,
 		Lag:          a.Bus.ConsumerLag,
 		Checks: []web.Check{

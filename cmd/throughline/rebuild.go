@@ -53,7 +53,7 @@ func rebuild(ctx context.Context, store *sqlstore.Store, dec *cdevents.Decoder) 
 		}
 		res.events += len(items)
 	}
-	if err := store.RecomputeAllDORA(ctx); err != nil {
+	if err := store.RecomputeDerived(ctx); err != nil {
 		return res, err
 	}
 	res.took = time.Since(start)

@@ -2,7 +2,6 @@ package views
 
 import (
 	"fmt"
-	"math"
 	"net/url"
 	"sort"
 	"strconv"
@@ -63,17 +62,7 @@ func formatSeconds(p *float64) string {
 	if p == nil {
 		return "—"
 	}
-	s := *p
-	switch {
-	case math.Abs(s) < 90:
-		return fmt.Sprintf("%.0f s", s)
-	case math.Abs(s) < 90*60:
-		return fmt.Sprintf("%.0f min", s/60)
-	case math.Abs(s) < 48*3600:
-		return trimZero(fmt.Sprintf("%.1f", s/3600)) + " h"
-	default:
-		return trimZero(fmt.Sprintf("%.1f", s/86400)) + " d"
-	}
+	return domain.HumanSeconds(*p)
 }
 
 // formatRate writes a fraction as a percentage.

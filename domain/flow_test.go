@@ -1,0 +1,405 @@
+package domain
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// d0 is Monday 2 March 2026; the tests place events in days from it.
+var d0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+func dayN(x float64) time.Time { return d0.Add(time.Duration(x * 24 * float64(time.Hour))) }
+
+// item builds a flow item from trigger → day offset.
+func item(key string, typ FlowType, h Horizon, sig map[Trigger]float64) FlowItem {
+	it := FlowItem{Key: key, Title: "Item " + key, Type: typ, Horizon: h, Team: "core"}
+	for t, x := range sig {
+		it.Signals.Note(t, dayN(x))
+	}
+	return it
+}
+
+// reviewStream: five stages with a review queue; Operate is the last stage
+// items without a key result can reach, so they are done there.
+func reviewStream() *ValueStream {
+	return &ValueStream{ID: 7, Name: "Core", Teams: []string{"core"}, Stages: []StageDef{
+		{Name: "Plan", Kind: StageWait, Rule: []Trigger{TrigIdeaPlanned}},
+		{Name: "Code", Kind: StageActive, Rule: []Trigger{TrigChange}},
+		{Name: "Review", Kind: StageWait, Rule: []Trigger{TrigChangeReviewed}},
+		{Name: "Deploy", Kind: StageActive, WIPLimit: 1, Rule: []Trigger{TrigDeployProd}},
+		{Name: "Operate", Kind: StageWait, Rule: []Trigger{TrigOperate}},
+	}}
+}
+
+// flowItems is the hand-worked dataset of TestFlowByHand.
+func flowItems() []FlowItem {
+	P, C, R, D, O := TrigIdeaPlanned, TrigChange, TrigChangeReviewed, TrigDeployProd, TrigOperate
+	j := item("J", FlowFeature, HorizonNow, map[Trigger]float64{P: 0, C: 0.5, R: 2, D: 3, O: 4, TrigKeyResult: 4})
+	j.HasKeyResult, j.Verdict = true, dayN(11).UnixMicro()
+	c := item("C", FlowFeature, HorizonNow, map[Trigger]float64{P: 1, C: 3, R: 10})
+	c.HasKeyResult = true
+	g := item("G", FlowFeature, HorizonNow, map[Trigger]float64{P: 1, C: 2})
+	g.Archived = true
+	h := item("H", FlowFeature, HorizonNow, map[Trigger]float64{P: 1, C: 2})
+	h.Team = "other"
+	return []FlowItem{
+		item("A", FlowFeature, HorizonNow, map[Trigger]float64{P: 0, C: 1, R: 3, D: 4, O: 5}),
+		item("B", FlowDefect, HorizonNow, map[Trigger]float64{P: 2, C: 2, R: 6, D: 8, O: 9}),
+		c,
+		item("D", FlowDebt, HorizonNow, map[Trigger]float64{P: -5, C: -3, R: -1, D: 3, O: 4}),
+		// E: never planned, no review, an incident holds it in Deploy.
+		item("E", FlowRisk, HorizonNow, map[Trigger]float64{C: 5, D: 7}),
+		// F: moved to Now (planned) after work started.
+		item("F", FlowFeature, HorizonNext, map[Trigger]float64{P: 6, C: 4}),
+		g, h,
+		item("I", FlowFeature, HorizonNow, nil),
+		j,
+	}
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9*math.Max(1, math.Abs(b)) }
+
+func days2s(x float64) float64 { return x * 86400 }
+
+func wantDur(t *testing.T, name string, got *float64, wantDays float64) {
+	t.Helper()
+	if got == nil || !near(*got, days2s(wantDays)) {
+		t.Errorf("%s = %v s; want %v days", name, got, wantDays)
+	}
+}
+
+func TestJourneyRules(t *testing.T) {
+	v := reviewStream()
+	at := func(x float64) int64 { return dayN(x).UnixMicro() }
+	items := flowItems()
+	// F: planned on day 6 but coding from day 4: Plan is taken as entered
+	// and left on day 4.
+	f := v.JourneyOf(&items[5], at(20))
+	if !f.Reordered || f.Entered[0] != at(4) || f.Raw[0] != at(6) || f.Current != 1 || f.Done != 0 || f.Start != at(4) {
+		t.Fatalf("F: %+v", f)
+	}
+	// E: Plan and Review skipped, visibly.
+	e := v.JourneyOf(&items[4], at(20))
+	if !e.Skipped(0) || e.Skipped(1) || !e.Skipped(2) || e.Current != 3 || e.Exit(1, 5) != at(7) {
+		t.Fatalf("E: %+v", e)
+	}
+	// A: no key result, done on entering Operate.
+	a := v.JourneyOf(&items[0], at(20))
+	if a.Done != at(5) || a.Current != 4 || a.Exit(4, 5) != at(5) {
+		t.Fatalf("A: %+v", a)
+	}
+	// As known on day 3.5: in Review, not done; later evidence does not count.
+	if a := v.JourneyOf(&items[0], at(3.5)); a.Current != 2 || a.Done != 0 || a.Entered[3] != 0 {
+		t.Fatalf("A on day 3.5: %+v", a)
+	}
+	// J: linked to a key result, so done only with its verdict (day 11).
+	if j := v.JourneyOf(&items[9], at(10)); j.Done != 0 || j.Current != 4 {
+		t.Fatalf("J before verdict: %+v", j)
+	}
+	if j := v.JourneyOf(&items[9], at(20)); j.Done != at(11) || j.Exit(4, 5) != at(11) {
+		t.Fatalf("J after verdict: %+v", j)
+	}
+	// A verdict ends the journey: evidence after it is ignored.
+	x := item("X", FlowFeature, HorizonNow, map[Trigger]float64{TrigIdeaPlanned: 0, TrigChange: 5})
+	x.Verdict = at(2)
+	if j := v.JourneyOf(&x, at(20)); j.Done != at(2) || j.Current != 0 || j.Entered[1] != 0 {
+		t.Fatalf("X: %+v", j)
+	}
+	// Nothing matched: not started.
+	if j := v.JourneyOf(&items[8], at(20)); j.Started() || j.Done != 0 {
+		t.Fatalf("I: %+v", j)
+	}
+}
+
+func TestFlowByHand(t *testing.T) {
+	v := reviewStream()
+	w, _ := NewWindow(d0, dayN(13)) // Mon 2 – Sun 15 March: 14 days
+	r := ComputeFlow(v, flowItems(), w, dayN(18))
+	if !r.AsOf.Equal(dayN(14)) {
+		t.Fatalf("as of %v; want the end of the window", r.AsOf)
+	}
+	// Done in the window: A (day 5, 5 d), B (9, 7 d), D (4, 9 d), J (11, 11 d).
+	if r.Done != 4 || !reflect.DeepEqual(r.Distribution, map[FlowType]int{FlowFeature: 2, FlowDefect: 1, FlowDebt: 1}) {
+		t.Fatalf("done %d %v", r.Done, r.Distribution)
+	}
+	if r.FlowTime.Items != 4 {
+		t.Fatalf("flow time items %d", r.FlowTime.Items)
+	}
+	wantDur(t, "flow time median", r.FlowTime.Median, 8) // (7+9)/2
+	wantDur(t, "flow time mean", r.FlowTime.Mean, 8)
+	wantDur(t, "flow time p85", r.FlowTime.P85, 11) // ⌈0.85·4⌉ = 4th
+	// Active (Code + Deploy): A 2+1, B 4+1, D 2+1, J 1.5+1 = 13.5 of 32 days.
+	if r.Efficiency == nil || !near(*r.Efficiency, 13.5/32) {
+		t.Errorf("efficiency %v; want %v", r.Efficiency, 13.5/32)
+	}
+	// In progress at the end: C (Review), E (Deploy), F (Code).
+	if r.WIP != 3 || !reflect.DeepEqual(r.WIPByType, map[FlowType]int{FlowFeature: 2, FlowRisk: 1}) {
+		t.Errorf("WIP %d %v", r.WIP, r.WIPByType)
+	}
+
+	type st struct{ wip, arr, dep, skip int }
+	want := []st{{0, 5, 5, 1}, {1, 6, 5, 0}, {1, 4, 4, 1}, {1, 5, 4, 0}, {0, 4, 4, 0}}
+	medians := []float64{0.5, 2, 1.5, 1, 0}
+	for i, s := range r.Stages {
+		if got := (st{s.WIP, s.Arrivals, s.Departures, s.Skipped}); got != want[i] {
+			t.Errorf("%s: wip/arrivals/departures/skipped %v; want %v", s.Name, got, want[i])
+		}
+		wantDur(t, s.Name+" median time", s.TimeInStage.Median, medians[i])
+		if s.OverLimit {
+			t.Errorf("%s over its limit", s.Name)
+		}
+	}
+	wantDur(t, "Code p85", r.Stages[1].TimeInStage.P85, 7) // [1.5 2 2 4 7]
+	wantDur(t, "Review oldest", r.Stages[2].OldestAge, 4)  // C since day 10
+	// %activity: (2 + 1) / (0.5 + 2 + 1.5 + 1 + 0).
+	if r.Activity == nil || !near(*r.Activity, 0.6) {
+		t.Errorf("activity %v; want 0.6", r.Activity)
+	}
+	// Constraint: Code and Deploy gain work (6>5, 5>4); Code's 2 days beat 1.
+	if c := r.Constraint; c == nil || c.Name != "Code" || c.Basis != "time in stage" || !near(c.Seconds, days2s(2)) ||
+		c.Arrivals != 6 || c.Departures != 5 || c.WIP != 1 || !r.Stages[1].Constraint || r.Stages[3].Constraint {
+		t.Errorf("constraint %+v", r.Constraint)
+	}
+
+	// Load: days in progress inside the window — A 5, B 7, C 13, D 4, E 9,
+	// F 10, J 11 = 59 over 14 days.
+	if r.Load == nil || !near(*r.Load, 59.0/14) {
+		t.Errorf("load %v; want %v", r.Load, 59.0/14)
+	}
+	ll := r.LittlesLaw
+	if !near(ll.Days, 14) || !near(ll.ThroughputPerDay, 4.0/14) || ll.PredictedLoad == nil || !near(*ll.PredictedLoad, 32.0/14) {
+		t.Errorf("Little's law %+v", ll)
+	}
+
+	// Weeks: 2–8 March (A, D done; load 32/7; WIP at its end B C E F J) and
+	// 9–15 March (B, J; 27/7; C E F).
+	if len(r.Weeks) != 2 {
+		t.Fatalf("weeks %d", len(r.Weeks))
+	}
+	w1, w2 := r.Weeks[0], r.Weeks[1]
+	if !w1.Start.Equal(d0) || w1.Done != 2 || w1.WIP != 5 || !near(*w1.Load, 32.0/7) || !near(*w1.Efficiency, 6.0/14) ||
+		!reflect.DeepEqual(w1.ByType, map[FlowType]int{FlowFeature: 1, FlowDebt: 1}) {
+		t.Errorf("week 1 %+v", w1)
+	}
+	wantDur(t, "week 1 flow time", w1.FlowTime.Median, 7)
+	if w2.Done != 2 || w2.WIP != 3 || !near(*w2.Load, 27.0/7) || !near(*w2.Efficiency, 7.5/18) {
+		t.Errorf("week 2 %+v", w2)
+	}
+	wantDur(t, "week 2 flow time", w2.FlowTime.Median, 9)
+
+	// Cumulative flow: reached each stage or later by the end of the day.
+	if len(r.CFD.Days) != 14 || !reflect.DeepEqual(r.CFD.Series, []string{"Plan", "Code", "Review", "Deploy", "Operate", "Done"}) {
+		t.Fatalf("cfd %v %v", len(r.CFD.Days), r.CFD.Series)
+	}
+	if got := r.CFD.Counts[0]; !reflect.DeepEqual(got, []int{3, 2, 1, 0, 0, 0}) {
+		t.Errorf("cfd day 0 %v", got)
+	}
+	if got := r.CFD.Counts[4]; !reflect.DeepEqual(got, []int{6, 6, 3, 3, 2, 1}) {
+		t.Errorf("cfd day 4 %v", got)
+	}
+	if got := r.CFD.Counts[13]; !reflect.DeepEqual(got, []int{7, 7, 6, 5, 4, 4}) {
+		t.Errorf("cfd day 13 %v", got)
+	}
+
+	// Aging: C 13 d (Review), E 9 d (Deploy), F 10 d (Code) against flow
+	// times 5 7 9 11: p50 7, p70 9, p85 11, p95 11.
+	for i, want := range []float64{7, 9, 11, 11} {
+		wantDur(t, "aging percentile", r.Aging.Percentiles[i], want)
+	}
+	type ag struct {
+		key     string
+		stage   int
+		age, in float64
+	}
+	var got []ag
+	for _, a := range r.Aging.Items {
+		got = append(got, ag{a.Key, a.Stage, a.Age / 86400, a.InStage / 86400})
+	}
+	if !reflect.DeepEqual(got, []ag{{"F", 1, 10, 10}, {"C", 2, 13, 4}, {"E", 3, 9, 7}}) {
+		t.Errorf("aging %v", got)
+	}
+
+	// Forecast: Now and not done — C, E, I; 4 finished in the 84 days before.
+	if f := r.Forecast; f.Items != 3 || !near(f.Throughput, 4.0/84) || f.P50.IsZero() || f.P85.Before(f.P50) || f.P95.Before(f.P85) {
+		t.Errorf("forecast %+v", f)
+	}
+}
+
+func TestFlowWIPLimitAndAgeBasedConstraint(t *testing.T) {
+	v := reviewStream()
+	items := flowItems()
+	// Two more in Deploy (limit 1), arrived in the window and still there.
+	items = append(items,
+		item("K", FlowFeature, HorizonNow, map[Trigger]float64{TrigChange: 1, TrigDeployProd: 2}),
+		item("L", FlowFeature, HorizonNow, map[Trigger]float64{TrigChange: 1, TrigDeployProd: 2}))
+	w, _ := NewWindow(d0, dayN(13))
+	r := ComputeFlow(v, items, w, dayN(18))
+	if s := r.Stages[3]; s.WIP != 3 || !s.OverLimit || s.Arrivals != 7 || s.Departures != 4 {
+		t.Fatalf("deploy %+v", s)
+	}
+	// Deploy now gains 3 while Code gains 1; Code's median time (2 days, now
+	// over [1.5 1 1 2 2 4 7]) is still the longest wait.
+	if r.Constraint == nil || r.Constraint.Name != "Code" {
+		t.Fatalf("constraint %+v", r.Constraint)
+	}
+	// A stream where nothing has left a stage yet: the age of what waits
+	// there decides.
+	only := &ValueStream{ID: 1, Name: "One", Stages: []StageDef{
+		{Name: "Queue", Kind: StageWait, Rule: []Trigger{TrigIdeaPlanned}},
+		{Name: "Work", Kind: StageActive, Rule: []Trigger{TrigChange}},
+	}}
+	r = ComputeFlow(only, []FlowItem{
+		item("M", FlowFeature, HorizonNow, map[Trigger]float64{TrigIdeaPlanned: 1}),
+		item("N", FlowFeature, HorizonNow, map[Trigger]float64{TrigIdeaPlanned: 3}),
+	}, w, dayN(18))
+	if c := r.Constraint; c == nil || c.Name != "Queue" || c.Basis != "age in stage" || !near(c.Seconds, days2s(12)) {
+		t.Fatalf("age-based constraint %+v", c) // ages 13 and 11 → median 12
+	}
+	// No stage gains work: no constraint.
+	r = ComputeFlow(only, nil, w, dayN(18))
+	if r.Constraint != nil || r.Done != 0 || r.Efficiency != nil || r.FlowTime.Median != nil || r.Activity != nil {
+		t.Fatalf("empty stream %+v", r)
+	}
+	if r.Load == nil || *r.Load != 0 || r.Forecast.Reason == "" {
+		t.Fatalf("empty stream load %v forecast %+v", r.Load, r.Forecast)
+	}
+}
+
+func TestLittlesLawOnASteadyStream(t *testing.T) {
+	// One item starts every day at 06:00 and moves through the stages in
+	// exactly 5 days: 1 day planned, 2 coding, 1 in review, 1 deploying.
+	v := reviewStream()
+	var items []FlowItem
+	for s := -40; s < 60; s++ {
+		x := float64(s) + 0.25
+		items = append(items, item(fmt.Sprint("S", s), FlowFeature, HorizonNow, map[Trigger]float64{
+			TrigIdeaPlanned: x, TrigChange: x + 1, TrigChangeReviewed: x + 3, TrigDeployProd: x + 4, TrigOperate: x + 5}))
+	}
+	w, _ := NewWindow(d0, dayN(27)) // four whole weeks
+	r := ComputeFlow(v, items, w, dayN(40))
+	ll := r.LittlesLaw
+	// λ = 1 item/day, W = 5 days, L = 5 items at every instant.
+	if r.Done != 28 || !near(ll.ThroughputPerDay, 1) || !near(*ll.MeanFlowDays, 5) || !near(*ll.Load, 5) || !near(*ll.PredictedLoad, *ll.Load) {
+		t.Fatalf("Little's law %+v (done %d)", ll, r.Done)
+	}
+	for _, wk := range r.Weeks {
+		if wk.Done != 7 || !near(*wk.Load, 5) || wk.WIP != 5 || !near(*wk.Efficiency, 3.0/5) {
+			t.Errorf("week %v: done %d load %v wip %d eff %v", wk.Start, wk.Done, *wk.Load, wk.WIP, *wk.Efficiency)
+		}
+	}
+	// Every stage: one arrival and one departure a day, no constraint.
+	for i, s := range r.Stages {
+		if s.Arrivals != 28 || s.Departures != 28 {
+			t.Errorf("%s: %d arrivals %d departures", s.Name, s.Arrivals, s.Departures)
+		}
+		wantDur(t, s.Name, s.TimeInStage.Median, []float64{1, 2, 1, 1, 0}[i])
+	}
+	if r.Constraint != nil {
+		t.Errorf("steady stream has a constraint: %+v", r.Constraint)
+	}
+	// Not done at the end: those starting from day 22.75 on (37 of them);
+	// 63 finished in the 84 days before (the first started on day -39.75).
+	if f := r.Forecast; f.Items != 37 || !near(f.Throughput, 63.0/84) {
+		t.Errorf("forecast %+v", f)
+	}
+}
+
+func TestMonteCarloForecast(t *testing.T) {
+	// A constant 2 a day finishes 10 items in exactly 5 days.
+	for _, d := range MonteCarloDays(10, []int{2, 2, 2}, 1000, 1) {
+		if d != 5 {
+			t.Fatalf("constant throughput took %v days", d)
+		}
+	}
+	// 4 items finish on a day with probability 1/4, else none: the days
+	// taken are geometric, P(≤ d) = 1 − 0.75^d. The nearest-rank 50th, 85th
+	// and 95th percentiles are the first d with P ≥ 0.5, 0.85, 0.95: 3, 7, 11.
+	days := MonteCarloDays(4, []int{0, 0, 0, 4}, ForecastTrials, 42)
+	for p, want := range map[float64]float64{50: 3, 85: 7, 95: 11} {
+		if got := *Percentile(days, p); got != want {
+			t.Errorf("p%v = %v days; want %v", p, got, want)
+		}
+	}
+	// The forecast turns days into dates from the day it is made.
+	f := forecast(10, []int{2, 2, 2, 2}, d0, 1)
+	if !f.P50.Equal(dayN(5)) || !f.P95.Equal(dayN(5)) || f.Throughput != 2 || f.Reason != "" {
+		t.Errorf("forecast %+v", f)
+	}
+	if f := forecast(10, []int{0, 0}, d0, 1); f.Reason == "" || !f.P50.IsZero() {
+		t.Errorf("no throughput: %+v", f)
+	}
+}
+
+func TestStageRulesParseAndValidate(t *testing.T) {
+	rule, err := ParseRule("artifact.published, deploy.nonproduction or  artifact.published")
+	if err != nil || !reflect.DeepEqual(rule, []Trigger{TrigArtifactPublished, TrigDeployNonProd}) {
+		t.Fatalf("rule %v %v", rule, err)
+	}
+	if RuleText(rule) != "artifact.published, deploy.nonproduction" {
+		t.Errorf("text %q", RuleText(rule))
+	}
+	if _, err := ParseRule("change.exploded"); err == nil || ErrorCode(err) != EINVALID {
+		t.Errorf("unknown trigger: %v", err)
+	}
+	if _, err := ParseRule(" , "); err == nil {
+		t.Error("empty rule accepted")
+	}
+	v := ValueStream{Name: " ", Stages: []StageDef{
+		{Name: "Code", Kind: StageActive, Rule: []Trigger{TrigChange}},
+		{Name: "code", Kind: "busy", WIPLimit: -1},
+	}}
+	errs := v.Validate()
+	for _, f := range []string{"name", "stage.1.name", "stage.1.kind", "stage.1.wip_limit", "stage.1.rule"} {
+		if errs[f] == "" {
+			t.Errorf("no error for %s: %v", f, errs)
+		}
+	}
+	if errs["stage.0.name"] != "" {
+		t.Errorf("first stage flagged: %v", errs)
+	}
+	ok := ValueStream{Name: "Checkout", Stages: DefaultStages()}
+	if errs := ok.Validate(); len(errs) != 0 {
+		t.Errorf("default stages invalid: %v", errs)
+	}
+	// Membership: team or service; a stream naming neither covers all.
+	it := FlowItem{Team: "payments", Services: []string{"checkout"}}
+	for _, c := range []struct {
+		v    ValueStream
+		want bool
+	}{
+		{ValueStream{}, true},
+		{ValueStream{Teams: []string{"payments"}}, true},
+		{ValueStream{Services: []string{"checkout"}}, true},
+		{ValueStream{Teams: []string{"search"}, Services: []string{"catalog"}}, false},
+	} {
+		if got := c.v.Includes(&it); got != c.want {
+			t.Errorf("%+v includes: %v", c.v, got)
+		}
+	}
+	it.Archived = true
+	if (&ValueStream{}).Includes(&it) {
+		t.Error("archived item included")
+	}
+}
+
+func TestOperateAt(t *testing.T) {
+	prod := dayN(0)
+	if got := OperateAt(prod, nil); !got.Equal(dayN(1)) {
+		t.Errorf("no incident: %v", got)
+	}
+	// Open at +24h until +30h; another opens at +29h and lasts to +40h.
+	incs := []ProdIncident{{ID: "a", Start: dayN(0.5), Resolved: dayN(1.25)}, {ID: "b", Start: dayN(1.2), Resolved: dayN(40.0 / 24)}}
+	if got := OperateAt(prod, incs); !got.Equal(dayN(40.0 / 24)) {
+		t.Errorf("chained incidents: %v", got)
+	}
+	incs[1].Resolved = time.Time{}
+	if got := OperateAt(prod, incs); !got.IsZero() {
+		t.Errorf("unresolved: %v", got)
+	}
+	if !OperateAt(time.Time{}, nil).IsZero() {
+		t.Error("no deployment")
+	}
+}
