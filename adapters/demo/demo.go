@@ -1,8 +1,10 @@
 // Package demo generates a realistic delivery and telemetry history: CDEvents
 // for changes, builds, tests, deployments and incidents across a handful of
-// services, hourly telemetry whose outcome metrics move when ideas ship, and
-// the roadmap ideas those changes work on. It is what a new user sees on first
-// start (throughline serve --demo) and what load tests publish (Scale > 1).
+// services, hourly telemetry whose outcome metrics move when ideas ship, the
+// roadmap ideas and small work items those changes work on, and the verdicts
+// a product manager recorded on shipped ideas. It is what a new user sees on
+// first start (throughline serve --demo) and what load tests publish
+// (Scale > 1).
 //
 // The history is deterministic: the same Options give byte-identical events.
 package demo
@@ -46,6 +48,9 @@ type IdeaSpec struct {
 	Reach, Impact, Confidence       float64
 	Effort                          float64
 	Services                        []string
+	// PlanLead is how long before its first linked event the idea was
+	// planned (moved to Now).
+	PlanLead time.Duration
 }
 
 // ServiceSpec is a service that appears in the history and its owning team.
@@ -53,11 +58,22 @@ type ServiceSpec struct {
 	Name, Team string
 }
 
+// Verdict is a product manager's conclusion about a shipped idea, recorded
+// after its evidence window closed.
+type Verdict struct {
+	Verdict string // validated or invalidated
+	At      time.Time
+	Note    string
+}
+
 // History is a generated demo history.
 type History struct {
-	Events   []domain.CloudEvent // sorted by event time, then ID
+	Events []domain.CloudEvent // sorted by event time, then ID
+	// Ideas are the roadmap ideas, then the small work items (fixes,
+	// upgrades, tweaks) that some ordinary changes work on.
 	Ideas    []IdeaSpec
 	Services []ServiceSpec
+	Verdicts map[string]Verdict // by idea key
 }
 
 // Environment ids of every deployment; "production" is in Throughline's
@@ -74,9 +90,11 @@ func Generate(o Options) History {
 
 	services := g.services(o.Scale)
 	base := map[string]*service{}
+	var bases []*service // in profile order
 	for _, s := range services {
 		if s.copy == 1 {
 			base[s.name] = s
+			bases = append(bases, s)
 		}
 	}
 	for _, s := range services {
@@ -90,6 +108,9 @@ func Generate(o Options) History {
 	}
 	g.ensureRemedies(services)
 	shipped := g.assignIdeas(base)
+	// Only the base services get work items, so that load tests (Scale > 1)
+	// do not multiply the roadmap.
+	items := g.planWorkItems(bases, o.Days)
 
 	for _, s := range services {
 		g.emitService(s)
@@ -103,10 +124,11 @@ func Generate(o Options) History {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	h := History{Events: g.events, Ideas: ideaSpecs(o.End)}
+	h := History{Events: g.events, Ideas: append(ideaSpecs(o.End), items...)}
 	for _, s := range services {
 		h.Services = append(h.Services, ServiceSpec{Name: s.name, Team: s.team})
 	}
+	h.Verdicts = g.verdicts(h.Ideas, shipped)
 	return h
 }
 

@@ -245,27 +245,63 @@ func cmpOr(v, def int) int {
 	return v
 }
 
+// roadmapKeys are the demo roadmap's ideas; the rest of History.Ideas are
+// small work items.
+var roadmapKeys = []string{"CHK-12", "CHK-15", "CHK-18", "PAY-3", "PAY-8", "SRCH-40", "SRCH-41", "SRCH-44", "CAT-7", "CAT-9", "NOT-2", "PLAT-1"}
+
+func isWorkItem(idea demo.IdeaSpec) bool { return !slices.Contains(roadmapKeys, idea.Key) }
+
+var ideaKeyPattern = regexp.MustCompile(domain.DefaultIdeaKeyPattern)
+
+// ideasOf are the ideas an event names the ways Throughline reads them.
+func ideasOf(p parsed) []string {
+	cd := p.cd.CustomData
+	texts := []string{cd.Title, cd.Branch}
+	if strings.HasPrefix(p.kind, "change.") {
+		texts = append(texts, p.cd.Subject.ID)
+	}
+	return domain.IdeaKeys(ideaKeyPattern, cd.Ideas, texts...)
+}
+
+// changesPerIdea counts the distinct changes whose events name each idea.
+func changesPerIdea(events []parsed) map[string]int {
+	seen := map[string]bool{}
+	out := map[string]int{}
+	for _, p := range events {
+		if !strings.HasPrefix(p.kind, "change.") {
+			continue
+		}
+		for _, key := range ideasOf(p) {
+			if k := key + " " + p.cd.Subject.ID; !seen[k] {
+				seen[k] = true
+				out[key]++
+			}
+		}
+	}
+	return out
+}
+
 func TestIdeasLinkedToChangesExist(t *testing.T) {
 	h := demo.Generate(demo.Options{End: end})
 	known := map[string]demo.IdeaSpec{}
 	for _, idea := range h.Ideas {
+		if _, dup := known[idea.Key]; dup {
+			t.Errorf("idea %s twice", idea.Key)
+		}
 		known[idea.Key] = idea
 	}
-	if len(known) != 12 {
-		t.Errorf("%d ideas, want a dozen", len(known))
-	}
-	pattern := regexp.MustCompile(domain.DefaultIdeaKeyPattern)
-	changesPerIdea := map[string]int{}
-	for _, p := range parseAll(t, h) {
-		if !strings.HasPrefix(p.kind, "change.created") {
-			continue
+	for i, key := range roadmapKeys {
+		if i >= len(h.Ideas) || h.Ideas[i].Key != key {
+			t.Errorf("roadmap idea %d is not %s", i, key)
 		}
-		cd := p.cd.CustomData
-		for _, key := range domain.IdeaKeys(pattern, cd.Ideas, p.cd.Subject.ID, cd.Title, cd.Branch) {
-			if _, ok := known[key]; !ok {
-				t.Errorf("change %s names idea %s, which is not in Ideas", p.cd.Subject.ID, key)
-			}
-			changesPerIdea[key]++
+		if idea, ok := known[key]; !ok || idea.PlanLead != 72*time.Hour {
+			t.Errorf("roadmap idea %s: %+v", key, idea)
+		}
+	}
+	changesPerIdea := changesPerIdea(parseAll(t, h))
+	for key := range changesPerIdea {
+		if _, ok := known[key]; !ok {
+			t.Errorf("a change names idea %s, which is not in Ideas", key)
 		}
 	}
 	for _, idea := range h.Ideas {

@@ -13,9 +13,21 @@ func prodAttrs(service string) map[string]string {
 	return map[string]string{"service": service, "env": envProduction}
 }
 
+// roadmapPlanLead is how long before its first linked event a roadmap idea
+// was moved to Now.
+const roadmapPlanLead = 72 * time.Hour
+
 // ideaSpecs is the demo roadmap. Shipped and in-progress ideas are on the
 // Now horizon; Next and Later ideas have no changes yet.
 func ideaSpecs(end time.Time) []IdeaSpec {
+	specs := roadmapIdeas(end)
+	for i := range specs {
+		specs[i].PlanLead = roadmapPlanLead
+	}
+	return specs
+}
+
+func roadmapIdeas(end time.Time) []IdeaSpec {
 	due := func(days int) time.Time { return end.AddDate(0, 0, days) }
 	return []IdeaSpec{
 		{
@@ -125,13 +137,17 @@ func ideaSpecs(end time.Time) []IdeaSpec {
 // ideaPlan says when an idea's work reaches production: the first regular
 // deployment of service at or after frac of the history carries ship
 // changes; the following deployments carry one follow-up change each.
+// Work items (workitems.go) are planned on their own and use only the
+// fields that say how their changes look.
 type ideaPlan struct {
 	key, service string
 	frac         float64
 	ship         int
 	followUps    int
 	slug         string
-	titles       []string
+	titles       []string // of its changes, in order
+	branch       string   // branch prefix; "feature/" when empty
+	link         int      // how its first change names it (see ideaChange)
 }
 
 func ideaPlans() []ideaPlan {

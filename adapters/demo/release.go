@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ const kindTestSuiteFinished domain.EventKind = "testsuiterun.finished"
 // change is a pull request and its life.
 type change struct {
 	id, title, branch string
+	key               string   // the idea it works on, however it is linked
 	ideas             []string // customData.ideas
 	created, reviewed time.Time
 	merged, abandoned time.Time
@@ -28,24 +31,37 @@ type release struct {
 	published, pipeFinish, staging     time.Time
 	failedRun                          time.Time // an earlier run that failed, or zero
 	tests                              []time.Time
-	flakyTest                          bool // the first test run failed and was re-run
-	prod                               time.Time
+	flakyTest                          bool      // the first test run failed and was re-run
+	prod                               time.Time // zero: not in production by the end
+}
+
+// ideaKeys are the ideas the release's changes work on, sorted.
+func (r release) ideaKeys() []string {
+	var keys []string
+	for _, c := range r.changes {
+		if c.key != "" && !slices.Contains(keys, c.key) {
+			keys = append(keys, c.key)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // emitService emits every change, build, test and deployment of a service,
 // in time order, and the rollbacks of failed deployments.
 func (g *generator) emitService(s *service) {
 	var current string // artifact live in production
-	var prevPipe time.Time
+	var prevPipe, lastTest time.Time
 	for _, d := range s.live() {
 		before := current
 		var r release
 		if d.hotfix {
 			r = g.hotfixRelease(s, d)
 		} else {
-			r = g.regularRelease(s, d, prevPipe)
+			r = g.regularRelease(s, d, prevPipe, lastTest)
 			prevPipe = r.pipeStart
 		}
+		lastTest = r.tests[len(r.tests)-1]
 		g.emitRelease(s, d, r)
 		current = d.artifact
 		if d.failure != nil && d.remedy == remedyRollback && before != "" {
@@ -56,15 +72,30 @@ func (g *generator) emitService(s *service) {
 			g.emitAbandoned(s, d.at)
 		}
 	}
+	g.emitInFlight(s, prevPipe, lastTest)
 	g.emitOpenWork(s)
 }
 
 // regularRelease plans backwards from the production deployment: staging
 // 1–4h before it, the pipeline before that, and the merges before the build.
-func (g *generator) regularRelease(s *service, d *deployment, prevPipe time.Time) release {
-	var r release
+// Staging waits until the previous release's tests are over, so a test run
+// always tests the artifact deployed to staging just before it.
+func (g *generator) regularRelease(s *service, d *deployment, prevPipe, lastTest time.Time) release {
+	staging := d.at.Add(-g.dur(time.Hour, 4*time.Hour))
+	if !lastTest.IsZero() && staging.Before(lastTest.Add(2*time.Minute)) {
+		staging = lastTest.Add(g.dur(2*time.Minute, 10*time.Minute))
+	}
+	r := g.stagedRelease(s, staging, d.ideas, prevPipe)
 	r.prod = d.at
-	r.staging = r.prod.Add(-g.dur(time.Hour, 4*time.Hour))
+	return r
+}
+
+// stagedRelease plans backwards from a staging deployment: the pipeline
+// before it and the merges of the changes it carries (the ideas' changes and
+// some ordinary ones) before the build.
+func (g *generator) stagedRelease(s *service, staging time.Time, ideas []ideaWork, prevPipe time.Time) release {
+	var r release
+	r.staging = staging
 	r.published = r.staging.Add(-g.dur(2*time.Minute, 8*time.Minute))
 	r.pipeFinish = r.published.Add(g.dur(20*time.Second, 90*time.Second))
 	r.buildFinish = r.published.Add(-g.dur(2*time.Minute, 6*time.Minute))
@@ -81,7 +112,9 @@ func (g *generator) regularRelease(s *service, d *deployment, prevPipe time.Time
 		lastMerge = r.pipeStart.Add(-g.dur(40*time.Minute, 90*time.Minute))
 		r.failedRun = lastMerge.Add(g.dur(time.Minute, 5*time.Minute))
 	}
-	lower := lastMerge.Add(-36 * time.Hour)
+	// Merges stay inside the history, so every change has an event that
+	// says which idea it works on.
+	lower := maxTime(lastMerge.Add(-36*time.Hour), g.start)
 	if prevPipe.After(lower) {
 		lower = prevPipe.Add(time.Minute)
 	}
@@ -89,7 +122,7 @@ func (g *generator) regularRelease(s *service, d *deployment, prevPipe time.Time
 		lower = lastMerge.Add(-30 * time.Minute)
 	}
 
-	for _, w := range d.ideas {
+	for _, w := range ideas {
 		for range w.n {
 			r.changes = append(r.changes, g.ideaChange(s, w.plan))
 		}
@@ -175,6 +208,19 @@ func (g *generator) emitRelease(s *service, d *deployment, r release) {
 		at := r.buildFinish.Add(time.Duration(5+3*i) * time.Second)
 		g.emit(s.spec, domain.KindArtifactPackaged, at, "/tekton/ci", cdSubject{ID: d.artifact, Source: "/tekton/ci", Content: content}, nil)
 	}
+	// Test runs name the ideas whose changes they test (customData.ideas):
+	// the unit suite in CI between the build and the publish (halfway, so
+	// that it draws nothing from the generator), then end-to-end in staging.
+	var testCustom map[string]any
+	if keys := r.ideaKeys(); len(keys) > 0 {
+		testCustom = map[string]any{"ideas": keys}
+	}
+	unitAt := r.buildFinish.Add(r.published.Sub(r.buildFinish) / 2)
+	g.emit(s.spec, kindTestSuiteFinished, unitAt, "/tekton/ci", cdSubject{ID: s.name + "-unit-" + run, Source: "/tekton/ci", Content: map[string]any{
+		"outcome":     s.spec.outcome(true),
+		"environment": map[string]any{"id": "ci", "source": "/tekton/ci"},
+		"testSuite":   map[string]any{"id": s.name + "-unit", "name": s.name + " unit tests", "version": "1"},
+	}}, testCustom)
 	g.emit(s.spec, domain.KindArtifactPublish, r.published, "/tekton/ci", cdSubject{ID: d.artifact, Source: "/tekton/ci"}, nil)
 	g.emitDeployment(s, domain.KindServiceDeployed, envStaging, r.staging, d.artifact, false)
 	for i, at := range r.tests {
@@ -191,9 +237,11 @@ func (g *generator) emitRelease(s *service, d *deployment, r release) {
 		if i > 0 {
 			id += "-rerun"
 		}
-		g.emit(s.spec, kindTestSuiteFinished, at, "/testkube/"+envStaging, cdSubject{ID: id, Source: "/testkube/" + envStaging, Content: content}, nil)
+		g.emit(s.spec, kindTestSuiteFinished, at, "/testkube/"+envStaging, cdSubject{ID: id, Source: "/testkube/" + envStaging, Content: content}, testCustom)
 	}
-	g.emitDeployment(s, s.prodKind, envProduction, r.prod, d.artifact, d.hotfix)
+	if !r.prod.IsZero() {
+		g.emitDeployment(s, s.prodKind, envProduction, r.prod, d.artifact, d.hotfix)
+	}
 }
 
 func (g *generator) emitPipeline(s *service, id string, start, finish time.Time, ok bool) {
@@ -266,14 +314,53 @@ func (g *generator) emitAbandoned(s *service, t time.Time) {
 	g.emitChange(s, c)
 }
 
+// emitInFlight emits the release on its way to production at the end of
+// the history: the staged work items' changes (and some ordinary ones)
+// merged, built, published and deployed to staging in the last working
+// hours of the history, after the previous release's tests. When there is no
+// room for it, its changes stay open instead.
+func (g *generator) emitInFlight(s *service, prevPipe, lastTest time.Time) {
+	if len(s.staged) == 0 {
+		return
+	}
+	lo := maxTime(g.end.Add(-4*24*time.Hour), g.start.Add(12*time.Hour))
+	if !lastTest.IsZero() {
+		lo = maxTime(lo, lastTest.Add(10*time.Minute))
+	}
+	hi := g.end.Add(-40 * time.Minute)
+	if !lo.Before(hi) {
+		s.pending = append(s.pending, s.staged...)
+		return
+	}
+	lo, hi = latestWorkingHours(lo, hi)
+	staging := lo.Add(g.dur(0, hi.Sub(lo)))
+	g.emitRelease(s, &deployment{}, g.stagedRelease(s, staging, s.staged, prevPipe))
+}
+
+// latestWorkingHours narrows [lo, hi] to its last stretch of weekday working
+// hours (07:00–19:00 UTC); without one it is left as it is.
+func latestWorkingHours(lo, hi time.Time) (time.Time, time.Time) {
+	for day := hi.Truncate(24 * time.Hour); day.Add(24 * time.Hour).After(lo); day = day.Add(-24 * time.Hour) {
+		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			continue
+		}
+		from, to := maxTime(lo, day.Add(7*time.Hour)), minTime(hi, day.Add(19*time.Hour))
+		if from.Before(to) {
+			return from, to
+		}
+	}
+	return lo, hi
+}
+
 // emitOpenWork emits changes still open at the end of the history: ideas
-// not yet shipped and ordinary work in review or merged but not deployed.
+// and work items not yet shipped (opened within the history, so that each
+// has an event) and ordinary work in review or merged but not deployed.
 func (g *generator) emitOpenWork(s *service) {
 	var open []*change
 	for _, w := range s.pending {
 		for range w.n {
 			c := g.ideaChange(s, w.plan)
-			c.created = g.end.Add(-g.dur(6*time.Hour, 5*24*time.Hour))
+			c.created = g.end.Add(-g.dur(6*time.Hour, min(5*24*time.Hour, g.span()-time.Hour)))
 			open = append(open, c)
 		}
 	}
@@ -304,16 +391,24 @@ func (g *generator) newChange(s *service) *change {
 func (g *generator) ordinaryChange(s *service) *change {
 	c := g.newChange(s)
 	c.title = s.titles[g.rng.IntN(len(s.titles))]
-	first, rest, _ := strings.Cut(c.title, " ")
-	switch first {
-	case "Fix":
-		c.branch = "fix/" + slug(rest)
-	case "Bump", "Upgrade", "Remove", "Refactor", "Drop", "Rotate", "Split":
-		c.branch = "chore/" + slug(c.title)
-	default:
-		c.branch = "feat/" + slug(c.title)
-	}
+	prefix, name := branchName(c.title)
+	c.branch = prefix + name
 	return c
+}
+
+// branchName is the usual branch of a change with this title: a prefix
+// after the kind of work (fix/, chore/, security/, feat/) and a slug.
+func branchName(title string) (prefix, name string) {
+	switch flowTypeOf(title) {
+	case "defect":
+		_, rest, _ := strings.Cut(title, " ")
+		return "fix/", slug(rest)
+	case "debt":
+		return "chore/", slug(title)
+	case "risk":
+		return "security/", slug(title)
+	}
+	return "feat/", slug(title)
 }
 
 // ideaChange is a change working on an idea. Producers link work to ideas in
@@ -323,15 +418,17 @@ func (g *generator) ideaChange(s *service, p *ideaPlan) *change {
 	i := g.ideaCount[p.key]
 	g.ideaCount[p.key]++
 	c := g.newChange(s)
+	c.key = p.key
 	c.title = p.titles[i%len(p.titles)]
-	c.branch = "feature/" + p.slug
-	switch i % 3 {
+	prefix := cmp.Or(p.branch, "feature/")
+	c.branch = prefix + p.slug
+	switch (i + p.link) % 3 {
 	case 0:
 		c.ideas = []string{p.key}
 	case 1:
 		c.title = p.key + ": " + c.title
 	case 2:
-		c.branch = "feature/" + p.key + "-" + p.slug
+		c.branch = prefix + p.key + "-" + p.slug
 	}
 	return c
 }

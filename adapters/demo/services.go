@@ -12,13 +12,14 @@ import (
 // how much traffic it serves and what its changes and incidents look like.
 type profile struct {
 	name, team string
+	ideaPrefix string // prefix of the keys of its ideas (CHK for CHK-12)
 	// weekday[n] is the weight of n production deployments on a weekday.
 	weekday  []float64
 	prodKind domain.EventKind // service.deployed or service.upgraded
 	v04      bool             // emits CDEvents v0.4 shapes
 	traffic  float64          // requests per hour at the daily peak
 	firstPR  int
-	titles   []string // ordinary change titles
+	titles   []string // ordinary change titles; the first word says what kind of work it is (flowTypeOf)
 	failures []string // incident descriptions after a bad deployment
 	hotfixes []string // hotfix change titles
 }
@@ -26,7 +27,7 @@ type profile struct {
 func profiles() []profile {
 	return []profile{
 		{
-			name: "checkout", team: "payments",
+			name: "checkout", team: "payments", ideaPrefix: "CHK",
 			weekday: []float64{0.1, 0.4, 0.4, 0.1}, prodKind: domain.KindServiceUpgraded,
 			traffic: 18000, firstPR: 1180,
 			titles: []string{
@@ -37,6 +38,11 @@ func profiles() []profile {
 				"Bump stripe-go to v76", "Upgrade Go toolchain to 1.22", "Fix flaky basket merge test",
 				"Show delivery date estimate on review step", "Refactor tax calculation",
 				"Lazy-load the gift message form",
+				"Patch script injection in the gift message preview", "Harden basket API against replayed requests",
+				"Restrict order edits to support roles", "Show saved addresses first on mobile",
+				"Fix VAT line missing on the order confirmation page", "Remove unused basket experiment flags",
+				"Split checkout controller by step", "Fix double submit on slow connections",
+				"Prefill email for signed-in shoppers", "Drop old browser polyfills from the checkout bundle",
 			},
 			failures: []string{
 				"Checkout error rate above 2% after release", "Order placement p95 latency above 3 s",
@@ -48,7 +54,7 @@ func profiles() []profile {
 			},
 		},
 		{
-			name: "payments", team: "payments",
+			name: "payments", team: "payments", ideaPrefix: "PAY",
 			weekday: []float64{0.3, 0.7}, prodKind: domain.KindServiceDeployed,
 			traffic: 9000, firstPR: 640,
 			titles: []string{
@@ -57,6 +63,10 @@ func profiles() []profile {
 				"Fix currency of partial refunds", "Reduce authorisation timeout to 8 s",
 				"Remove unused wallet provider", "Add contract tests for the refunds API",
 				"Refactor 3-D Secure challenge flow", "Alert on settlement file delays",
+				"Encrypt settlement files at rest", "Patch webhook signature check",
+				"Restrict refund API to the back office network", "Fix duplicate refund on retried webhook",
+				"Upgrade Postgres driver", "Show refund status in the back office", "Split payout job by currency",
+				"Harden card range lookup against timeouts",
 			},
 			failures: []string{
 				"Card authorisation failures above threshold", "Refunds stuck in pending",
@@ -66,7 +76,7 @@ func profiles() []profile {
 			},
 		},
 		{
-			name: "search", team: "discovery",
+			name: "search", team: "discovery", ideaPrefix: "SRCH",
 			weekday: []float64{0.15, 0.35, 0.45, 0.05}, prodKind: domain.KindServiceUpgraded,
 			traffic: 60000, firstPR: 2210,
 			titles: []string{
@@ -75,6 +85,10 @@ func profiles() []profile {
 				"Remove legacy autocomplete endpoint", "Index colour facet",
 				"Log zero-result queries", "Refactor query builder", "Cap facet counts at 1000",
 				"Warm caches after reindex",
+				"Patch query parser against pathological patterns", "Restrict reindex endpoint to internal callers",
+				"Fix sorting by price for sale items", "Boost in-stock products", "Upgrade analyser for German compounds",
+				"Highlight matched terms in results", "Fix facet counts after price filter", "Drop unused language analysers",
+				"Harden search API rate limits", "Show category suggestions in autocomplete",
 			},
 			failures: []string{
 				"Search returning empty results for some queries", "Search p95 latency above 1 s",
@@ -84,13 +98,16 @@ func profiles() []profile {
 			},
 		},
 		{
-			name: "catalog", team: "discovery",
+			name: "catalog", team: "discovery", ideaPrefix: "CAT",
 			weekday: []float64{0.6, 0.4}, prodKind: domain.KindServiceDeployed,
 			traffic: 45000, firstPR: 410,
 			titles: []string{
 				"Add stock level to product API", "Fix missing images for bundle products",
 				"Bump pgx to 5.5", "Split price import into batches", "Remove unused variant fields",
 				"Validate supplier feed before import", "Add product schema markup",
+				"Encrypt supplier API keys in config", "Fix wrong sale badge after price import", "Upgrade image resizer",
+				"Add size guide to product API", "Refactor variant mapping",
+				"Harden supplier feed parser against oversized files", "Fix stock count for discontinued products",
 			},
 			failures: []string{
 				"Product pages returning 500s", "Product import left prices stale",
@@ -100,13 +117,16 @@ func profiles() []profile {
 			},
 		},
 		{
-			name: "notifications", team: "platform",
+			name: "notifications", team: "platform", ideaPrefix: "NOT",
 			weekday: []float64{0.8, 0.2}, prodKind: domain.KindServiceDeployed, v04: true,
 			traffic: 4000, firstPR: 150,
 			titles: []string{
 				"Move email templates to the design system", "Bump aws-sdk-go-v2",
 				"Add unsubscribe link to shipping emails", "Retry SMS sends on throttling",
 				"Fix time zone in delivery emails", "Drop unused push topics",
+				"Patch template rendering against HTML injection", "Restrict SMS sending to verified numbers",
+				"Fix missing order number in SMS", "Add delivery slot reminder email", "Upgrade templating library",
+				"Split email worker by priority",
 			},
 			failures: []string{
 				"Order confirmation emails failing to send", "Notification queue backlog growing",
@@ -130,6 +150,8 @@ type service struct {
 	pr      int        // next pull request number
 	run     int        // next pipeline run number
 	pending []ideaWork // idea changes not yet in any deployment
+	staged  []ideaWork // work item changes in the release on its way at the end
+	deck    []string   // titles left for new work items, in drawn order
 }
 
 func (g *generator) services(scale int) []*service {

@@ -119,8 +119,9 @@ func (a *App) startDemo(ctx context.Context) error {
 }
 
 // seedDemoRoadmap creates the demo history's objectives, key results and
-// ideas. Each idea enters Plan a few days before the first event that names
-// it, as if planned then.
+// ideas. Each idea enters Plan its plan lead (72h unless the history says)
+// before the first event that names it, as if planned then; the verdicts the
+// history records are set as a product manager would have recorded them.
 func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History) error {
 	dec, err := cdevents.NewDecoder("")
 	if err != nil {
@@ -148,7 +149,14 @@ func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History)
 			Reach: spec.Reach, Impact: spec.Impact, Confidence: spec.Confidence, Effort: spec.Effort,
 		}
 		if t, ok := firstSeen[spec.Key]; ok {
-			idea.PlannedAt = t.Add(-72 * time.Hour)
+			lead := spec.PlanLead
+			if lead <= 0 {
+				lead = 72 * time.Hour
+			}
+			idea.PlannedAt = t.Add(-lead)
+		}
+		if v, ok := h.Verdicts[spec.Key]; ok {
+			idea.Verdict, idea.VerdictAt, idea.VerdictNote, idea.VerdictBy = domain.IdeaVerdict(v.Verdict), v.At, v.Note, by
 		}
 		if kr := spec.KeyResult; kr != nil && spec.Objective != "" {
 			oid, ok := objectives[spec.Objective]
@@ -175,6 +183,28 @@ func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History)
 		}
 		if _, err := store.CreateIdea(ctx, idea, by); err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
 			return fmt.Errorf("demo idea %s: %w", spec.Key, err)
+		}
+	}
+	return seedDemoStreams(ctx, store, by)
+}
+
+// seedDemoStreams maps the demo's value streams: one per product area with
+// the default stages and a few WIP limits, and one that follows everything.
+func seedDemoStreams(ctx context.Context, store *sqlstore.Store, by string) error {
+	limits := func(code, test int) []domain.StageDef {
+		st := domain.DefaultStages()
+		st[1].WIPLimit, st[3].WIPLimit = code, test
+		return st
+	}
+	for _, v := range []domain.ValueStream{
+		{Name: "Checkout and payments", Description: "From a checkout idea to its effect on conversion and payment success.",
+			Teams: []string{"payments"}, Services: []string{"checkout", "payments"}, Stages: limits(3, 2)},
+		{Name: "Product discovery", Description: "Search and catalog: helping shoppers find what they want.",
+			Teams: []string{"discovery"}, Services: []string{"search", "catalog"}, Stages: limits(3, 2)},
+		{Name: "Whole product", Description: "Every idea on the roadmap, end to end.", Stages: domain.DefaultStages()},
+	} {
+		if _, err := store.CreateValueStream(ctx, v, by); err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
+			return fmt.Errorf("demo value stream %s: %w", v.Name, err)
 		}
 	}
 	return nil
