@@ -418,7 +418,12 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 	}
 	r.Aging.Shown = len(r.Aging.Items)
 
-	r.Forecast = forecast(r.Forecast.Items, sample, asOfDay, uint64(v.ID)<<32^uint64(asOfDay.Unix()/86400))
+	if now.Before(w.End()) {
+		r.Forecast = forecast(r.Forecast.Items, sample, asOfDay, uint64(v.ID)<<32^uint64(asOfDay.Unix()/86400))
+	} else {
+		r.Forecast = Forecast{Items: r.Forecast.Items, SampleDays: ForecastSampleDays, Trials: ForecastTrials,
+			Reason: "A forecast looks ahead from today: choose a period that ends today."}
+	}
 	return r
 }
 

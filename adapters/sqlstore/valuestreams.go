@@ -229,8 +229,14 @@ func (s *Store) Flow(ctx context.Context, v *domain.ValueStream, w domain.Window
 	if err != nil {
 		return domain.FlowReport{}, err
 	}
+	// A period that has ended reads the same all day; one that reaches
+	// today is recomputed each minute (ages and stage times grow).
 	now = now.UTC().Truncate(time.Minute)
-	key := fmt.Sprintf("%d|%d|%d|%d|%d", v.ID, v.Revision, w.From.Unix(), w.To.Unix(), now.Unix())
+	at := now.Unix()
+	if !now.Before(w.End()) {
+		at = 0
+	}
+	key := fmt.Sprintf("%d|%d|%d|%d|%d", v.ID, v.Revision, w.From.Unix(), w.To.Unix(), at)
 	f := &s.flow
 	f.mu.Lock()
 	if c, ok := f.reports[key]; ok && c.seq == seq {

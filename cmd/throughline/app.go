@@ -260,14 +260,19 @@ func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	})
 }
 
-// startMaintenance runs housekeeping in the background: pruning minute
-// rollups past their retention, once at start and then hourly. Each task is
-// idempotent, so several instances running it at once do no harm.
+// startMaintenance runs housekeeping in the background: loading the ideas'
+// flow signals once (so that the first value stream page does not wait for
+// them), and pruning minute rollups past their retention, at start and then
+// hourly. Each task is idempotent, so several instances running it at once
+// do no harm.
 func (a *App) startMaintenance(ctx context.Context) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopMaintenance, a.maintenanceDone = cancel, make(chan struct{})
 	go func() {
 		defer close(a.maintenanceDone)
+		if _, _, err := a.Store.FlowItems(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("loading flow signals failed; the first value stream page will load them", "err", err)
+		}
 		t := time.NewTicker(time.Hour)
 		defer t.Stop()
 		for {
