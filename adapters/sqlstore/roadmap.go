@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -434,4 +435,50 @@ func (s *Store) ReorderIdeas(ctx context.Context, h domain.Horizon, keys []strin
 		}
 		return audit(ctx, tx, s.now(), by, "idea.reorder", string(h), strings.Join(keys, ","))
 	})
+}
+
+// ImportIdeas stores ideas in bulk, as given (positions, plan and verdict
+// times included), for a roadmap moved from another tool or a benchmark's.
+// Keys already present are skipped. Their flow rows come from
+// RecomputeAllFlow (or a rebuild) afterwards.
+func (s *Store) ImportIdeas(ctx context.Context, ideas []domain.Idea) (int, error) {
+	stored := 0
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		stored = 0
+		now := s.now()
+		cols := []string{"key", "title", "problem", "hypothesis", "horizon", "flow_type", "team", "services", "reach", "impact",
+			"confidence", "effort", "archived", "verdict", "verdict_by", "verdict_at", "verdict_note", "planned_at", "position", "created_at", "updated_at"}
+		rows := make([][]any, 0, len(ideas))
+		var links [][]any
+		for i := range ideas {
+			idea := ideas[i]
+			key, err := domain.NormalizeIdeaKey(idea.Key)
+			if err != nil {
+				return err
+			}
+			idea.Key = key
+			if errs := idea.Validate(); len(errs) > 0 {
+				return fmt.Errorf("idea %s: %w", key, invalidFields(errs))
+			}
+			if idea.CreatedAt.IsZero() {
+				idea.CreatedAt = now
+			}
+			if idea.UpdatedAt.IsZero() {
+				idea.UpdatedAt = idea.CreatedAt
+			}
+			r := fromIdea(&idea)
+			rows = append(rows, []any{r.Key, r.Title, r.Problem, r.Hypothesis, r.Horizon, r.FlowType, r.Team, r.Services, r.Reach, r.Impact,
+				r.Confidence, r.Effort, r.Archived, r.Verdict, r.VerdictBy, r.VerdictAt, r.VerdictNote, r.PlannedAt, r.Position, r.CreatedAt, r.UpdatedAt})
+			for _, kr := range idea.KeyResults {
+				links = append(links, []any{key, kr})
+			}
+		}
+		if err := s.bulkQuery(ctx, tx, bulkSpec{table: "ideas", cols: cols, suffix: "ON CONFLICT (key) DO NOTHING RETURNING key"}, rows,
+			func(*sql.Rows) error { stored++; return nil }); err != nil {
+			return err
+		}
+		return s.bulkExec(ctx, tx, bulkSpec{table: "idea_key_results", cols: []string{"idea_key", "key_result_id"},
+			suffix: "ON CONFLICT (idea_key, key_result_id) DO NOTHING"}, links)
+	})
+	return stored, err
 }

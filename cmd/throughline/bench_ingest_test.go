@@ -48,20 +48,10 @@ func benchMix() string {
 // days is recent, as it is in live use.
 func benchMessages(tb testing.TB, prefix string, n int) []natsbus.OutMsg {
 	tb.Helper()
-	mix := benchMix()
-	var events []domain.CloudEvent
-	for days := 90; len(events) < n; days *= 2 {
-		events = events[:0]
-		for _, ce := range demo.Generate(demo.Options{Days: days, Seed: 7, End: time.Now().UTC()}).Events {
-			tel := ce.Type == cdevents.TelemetryType
-			if mix == "demo" || (mix == "telemetry") == tel {
-				events = append(events, ce)
-			}
-		}
-	}
+	events, _ := benchHistory(n)
 	dec, _ := cdevents.NewDecoder("")
 	out := make([]natsbus.OutMsg, 0, n)
-	for _, ce := range events[:n] {
+	for _, ce := range events {
 		ev, err := dec.Decode(ce)
 		if err != nil {
 			tb.Fatal(err)
@@ -70,6 +60,35 @@ func benchMessages(tb testing.TB, prefix string, n int) []natsbus.OutMsg {
 		out = append(out, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
 	}
 	return out
+}
+
+// benchHistory returns the first n events of the chosen mix from a demo
+// history long enough to hold them, and that history.
+func benchHistory(n int) ([]domain.CloudEvent, demo.History) {
+	mix := benchMix()
+	var events []domain.CloudEvent
+	var h demo.History
+	for days := 90; len(events) < n; days *= 2 {
+		events = events[:0]
+		h = demo.Generate(demo.Options{Days: days, Seed: 7, End: time.Now().UTC()})
+		for _, ce := range h.Events {
+			tel := ce.Type == cdevents.TelemetryType
+			if mix == "demo" || (mix == "telemetry") == tel {
+				events = append(events, ce)
+			}
+		}
+	}
+	return events[:n], h
+}
+
+// seedBenchRoadmap creates the ideas (and value streams) of the history the
+// benchmark ingests, so that ingestion keeps their flow signals current as
+// it does in use.
+func seedBenchRoadmap(b *testing.B, store *sqlstore.Store, n int) {
+	_, h := benchHistory(n)
+	if err := seedDemoRoadmap(context.Background(), store, h); err != nil {
+		b.Fatal(err)
+	}
 }
 
 type benchRig struct {
@@ -126,6 +145,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, backend := range []string{"sqlite+embedded", "postgres+external"} {
 		b.Run(backend, func(b *testing.B) {
 			rig := newBenchRig(b, backend)
+			seedBenchRoadmap(b, rig.store, n)
 			ctx := context.Background()
 			for i := 0; i < b.N; i++ {
 				// Raw JetStream: consume and ack the same messages, nothing else.
@@ -221,6 +241,7 @@ func BenchmarkEventToVisible(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			seedBenchRoadmap(b, app.Store, rate*seconds)
 			for i := 0; i < b.N; i++ {
 				p50, p99 := measureVisibility(b, app, tok, benchMessages(b, cfg.SubjectPrefix, rate*seconds), rate)
 				b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")

@@ -29,6 +29,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/throughline/throughline/adapters/cdevents"
+	"github.com/throughline/throughline/adapters/sqlstore"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 	"github.com/throughline/throughline/domain"
 )
@@ -97,13 +98,29 @@ func (h *scaleHistory) day(d int) []domain.Event {
 }
 
 func BenchmarkDORAScale(b *testing.B) {
+	deployments := scaleParam(b, "THROUGHLINE_BENCH_DEPLOYMENTS", 1_000_000, "millions of events")
+	eachBackend(b, func(b *testing.B, backend string) { runScale(b, backend, deployments) })
+}
+
+// scaleParam skips a scale benchmark unless THROUGHLINE_BENCH_SCALE=1 and
+// reads its size from env (def when unset).
+func scaleParam(b *testing.B, env string, def int, what string) int {
 	if os.Getenv("THROUGHLINE_BENCH_SCALE") != "1" {
-		b.Skip("set THROUGHLINE_BENCH_SCALE=1: this benchmark stores millions of events")
+		b.Skip("set THROUGHLINE_BENCH_SCALE=1: this benchmark stores " + what)
 	}
-	deployments := 1_000_000
-	if v := os.Getenv("THROUGHLINE_BENCH_DEPLOYMENTS"); v != "" {
-		deployments, _ = strconv.Atoi(v)
+	if v := os.Getenv(env); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("%s: %v", env, err)
+		}
+		return n
 	}
+	return def
+}
+
+// eachBackend runs f on SQLite, then on PostgreSQL when the test database
+// is set.
+func eachBackend(b *testing.B, f func(b *testing.B, backend string)) {
 	backends := []string{"sqlite"}
 	if os.Getenv(sqltest.PostgresEnv) != "" {
 		backends = append(backends, "postgres")
@@ -111,26 +128,77 @@ func BenchmarkDORAScale(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				runScale(b, backend, deployments)
+				f(b, backend)
 			}
 		})
 	}
 }
 
-func runScale(b *testing.B, backend string, deployments int) {
-	ctx := context.Background()
+// benchStore opens and migrates a fresh database of the backend.
+func benchStore(b *testing.B, backend string) (Config, *sqlstore.Store) {
 	cfg := DefaultConfig()
 	cfg.DataDir, cfg.Addr, cfg.NATSListen = b.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
 	if backend == "postgres" {
 		cfg.DB = sqltest.PostgresDSN(b)
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := store.Migrate(ctx); err != nil {
+	if _, err := store.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	return cfg, store
+}
+
+// eventImporter stores raw CloudEvents in batches, as a bulk import does.
+type eventImporter struct {
+	b     *testing.B
+	store *sqlstore.Store
+	batch []domain.EventRecord
+	n     int
+}
+
+func (im *eventImporter) add(ev domain.Event) {
+	ce, err := cdevents.FromEvent(ev)
+	if err != nil {
+		im.b.Fatal(err)
+	}
+	ev.Type = ce.Type
+	raw, _ := cdevents.EncodeStructured(ce)
+	im.batch = append(im.batch, domain.EventRecord{Event: ev, Raw: raw})
+	im.n++
+	if len(im.batch) == 10_000 {
+		im.flush()
+	}
+}
+
+func (im *eventImporter) flush() {
+	if _, err := im.store.ImportEvents(context.Background(), im.batch); err != nil {
+		im.b.Fatal(err)
+	}
+	im.batch = im.batch[:0]
+}
+
+// benchServe starts the app on cfg's database with a read token and a
+// viewer who can sign in (benchSignIn).
+func benchServe(b *testing.B, cfg Config) (*App, string) {
+	ctx := context.Background()
+	app := NewApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err := app.Run(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { app.Close() })
+	_, tok, _ := app.Store.CreateToken(ctx, "bench", []domain.Scope{domain.ScopeRead})
+	if _, err := app.Store.CreateUser(ctx, "bench@example.com", domain.RoleViewer, "correct horse battery"); err != nil {
+		b.Fatal(err)
+	}
+	return app, tok
+}
+
+func runScale(b *testing.B, backend string, deployments int) {
+	ctx := context.Background()
+	cfg, store := benchStore(b, backend)
 
 	// 1. Store the raw history.
 	const days = 730
@@ -141,30 +209,14 @@ func runScale(b *testing.B, backend string, deployments int) {
 	services := (deployments + days*perDay - 1) / (days * perDay)
 	h := &scaleHistory{services: services, perDay: perDay, days: days, end: domain.Midnight(time.Now()), rnd: rand.New(rand.NewPCG(1, 2))}
 	start := time.Now()
-	events := 0
-	var batch []domain.EventRecord
-	flush := func() {
-		if _, err := store.ImportEvents(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-		batch = batch[:0]
-	}
+	im := &eventImporter{b: b, store: store}
 	for d := 0; d < days; d++ {
 		for _, ev := range h.day(d) {
-			ce, err := cdevents.FromEvent(ev)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ev.Type = ce.Type
-			raw, _ := cdevents.EncodeStructured(ce)
-			batch = append(batch, domain.EventRecord{Event: ev, Raw: raw})
-			events++
-			if len(batch) == 10_000 {
-				flush()
-			}
+			im.add(ev)
 		}
 	}
-	flush()
+	im.flush()
+	events := im.n
 	b.Logf("%s: stored %d raw events in %s", backend, events, time.Since(start).Round(time.Second))
 
 	// 2. Rebuild every projection and all DORA state from them.
@@ -187,15 +239,7 @@ func runScale(b *testing.B, backend string, deployments int) {
 	store.Close()
 
 	// 3. Serve it and measure.
-	app := NewApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err := app.Run(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer app.Close()
-	_, tok, _ := app.Store.CreateToken(ctx, "bench", []domain.Scope{domain.ScopeRead})
-	if _, err := app.Store.CreateUser(ctx, "bench@example.com", domain.RoleViewer, "correct horse battery"); err != nil {
-		b.Fatal(err)
-	}
+	app, tok := benchServe(b, cfg)
 	apiGet := func(path string) func(*http.Client) (*http.Request, error) {
 		return func(*http.Client) (*http.Request, error) {
 			req, err := http.NewRequest(http.MethodGet, app.URL()+path, nil)

@@ -349,7 +349,9 @@ func TestBrowserPMJourney(t *testing.T) {
 	}
 }
 
-func TestBrowserRoadmapWithDemoData(t *testing.T) {
+// demoInBrowser starts the app with the 90-day demo history stored and a
+// browser signed in as its admin.
+func demoInBrowser(t *testing.T) (context.Context, *App) {
 	ctx := newBrowser(t)
 	cfg := testConfig(t)
 	cfg.Demo, cfg.DemoDays = true, 90
@@ -358,6 +360,11 @@ func TestBrowserRoadmapWithDemoData(t *testing.T) {
 	want := int64(len(demo.Generate(demo.Options{Days: 90, Seed: 1}).Events))
 	waitStatus(t, app, token(t, app, domain.ScopeRead), ingestStatus{Stored: want})
 	signInBrowser(t, ctx, app.URL(), email, password)
+	return ctx, app
+}
+
+func TestBrowserRoadmapWithDemoData(t *testing.T) {
+	ctx, app := demoInBrowser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL()+"/roadmap"), chromedp.WaitVisible(`[data-testid="roadmap-board"]`)); err != nil {
 		t.Fatal(err)
 	}
