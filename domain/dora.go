@@ -685,10 +685,12 @@ type IncidentRecord struct {
 // Attributed reports whether the incident counts against a deployment.
 func (r IncidentRecord) Attributed() bool { return r.DeploymentPK != 0 }
 
-// DORAFilter narrows DORA to one service or one team.
+// DORAFilter narrows DORA to one service, one team, or the services of a
+// value stream (Services: their rollups added up).
 type DORAFilter struct {
-	Service string
-	Team    string
+	Service  string
+	Team     string
+	Services []string
 }
 
 // Bucket splits a window for trends.

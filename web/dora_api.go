@@ -17,6 +17,11 @@ const maxWindowDays = 1100
 // windowQuery reads from and to. Without them the window is the last 90
 // days, today included.
 func (s *Server) windowQuery(c echo.Context) (domain.Window, error) {
+	return s.windowQueryFrom(c, func(to time.Time) time.Time { return to.AddDate(0, 0, -89) })
+}
+
+// windowQueryFrom reads from and to; a missing from is defaultFrom(to).
+func (s *Server) windowQueryFrom(c echo.Context, defaultFrom func(to time.Time) time.Time) (domain.Window, error) {
 	today := domain.Midnight(s.now())
 	parse := func(name string, def time.Time) (time.Time, error) {
 		v := strings.TrimSpace(c.QueryParam(name))
@@ -33,7 +38,7 @@ func (s *Server) windowQuery(c echo.Context) (domain.Window, error) {
 	if err != nil {
 		return domain.Window{}, err
 	}
-	from, err := parse("from", to.AddDate(0, 0, -89))
+	from, err := parse("from", defaultFrom(to))
 	if err != nil {
 		return domain.Window{}, err
 	}

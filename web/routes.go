@@ -34,6 +34,7 @@ func (s *Server) routes() error {
 	viewer.GET("/value-streams/:id", s.handleValueStream)
 	viewer.GET("/dora", s.handleDORA)
 	viewer.GET("/trends", s.handleTrends)
+	viewer.GET("/trends.csv", s.handleTrendsCSV)
 	viewer.GET("/settings", s.handleSettings)
 	viewer.GET("/settings/ingest", s.handleIngestPage)
 	viewer.GET("/services", s.handleServices)

@@ -47,6 +47,12 @@ type env struct {
 
 func newEnv(t *testing.T, tlsServer bool) *env {
 	t.Helper()
+	return newEnvAt(t, tlsServer, nil)
+}
+
+// newEnvAt is newEnv with the server's clock set (nil: the real one).
+func newEnvAt(t *testing.T, tlsServer bool, now func() time.Time) *env {
+	t.Helper()
 	store := sqltest.Open(t, sqlstore.SQLite)
 	a, err := assets.New()
 	if err != nil {
@@ -61,6 +67,7 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 		// need to answer.
 		Events:   gatewayFunc(func(context.Context, http.Header, []byte) ([]web.EventResult, error) { return nil, nil }),
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
+		Now:      now,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: func(context.Context) error {
@@ -158,6 +165,8 @@ func TestPagesSendVisitorsToSignIn(t *testing.T) {
 	for path, want := range map[string]string{
 		"/":               "/signin",
 		"/dora":           "/signin?next=%2Fdora",
+		"/trends":         "/signin?next=%2Ftrends",
+		"/trends.csv":     "/signin?next=%2Ftrends.csv",
 		"/settings/users": "/signin?next=%2Fsettings%2Fusers",
 		"/no-such-page":   "/signin?next=%2Fno-such-page",
 	} {

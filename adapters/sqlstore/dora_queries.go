@@ -13,33 +13,62 @@ import (
 	"github.com/throughline/throughline/domain"
 )
 
-// scopeFor names the rollup scope of a filter. ok is false when the filter
-// cannot match anything (a service that is not in the team asked for).
-func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scope string, ok bool, err error) {
+// scopeFor names the rollup scopes of a filter: one, or a value stream's
+// services. ok is false when the filter cannot match anything (a service
+// that is not in the team asked for).
+func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scopes []string, ok bool, err error) {
+	if len(f.Services) > 0 {
+		seen := map[string]bool{}
+		for _, svc := range f.Services {
+			if (f.Service == "" || svc == f.Service) && !seen[svc] {
+				seen[svc] = true
+				scopes = append(scopes, scopeService(svc))
+			}
+		}
+		sort.Strings(scopes)
+		if f.Team != "" && len(scopes) > 0 {
+			names := make([]string, len(scopes))
+			for i, sc := range scopes {
+				names[i] = strings.TrimPrefix(sc, "svc:")
+			}
+			teams, err := s.teamsOf(ctx, s.db, names)
+			if err != nil {
+				return nil, false, err
+			}
+			kept := scopes[:0]
+			for i, sc := range scopes {
+				if teams[names[i]] == f.Team {
+					kept = append(kept, sc)
+				}
+			}
+			scopes = kept
+		}
+		return scopes, len(scopes) > 0, nil
+	}
 	switch {
 	case f.Service != "" && f.Team != "":
 		teams, err := s.teamsOf(ctx, s.db, []string{f.Service})
 		if err != nil {
-			return "", false, err
+			return nil, false, err
 		}
-		return scopeService(f.Service), teams[f.Service] == f.Team, nil
+		return []string{scopeService(f.Service)}, teams[f.Service] == f.Team, nil
 	case f.Service != "":
-		return scopeService(f.Service), true, nil
+		return []string{scopeService(f.Service)}, true, nil
 	case f.Team != "":
-		return scopeTeam(f.Team), true, nil
+		return []string{scopeTeam(f.Team)}, true, nil
 	}
-	return scopeAll, true, nil
+	return []string{scopeAll}, true, nil
 }
 
-// dailyFacts reads the rollups of a scope in [from, to] and adds them up per
-// bucket (each window gets its own facts).
-func (s *Store) dailyFacts(ctx context.Context, scope string, windows []domain.Window) ([]domain.DORAFacts, error) {
+// dailyFacts reads the rollups of the scopes in [from, to] and adds them up
+// per bucket (each window gets its own facts).
+func (s *Store) dailyFacts(ctx context.Context, scopes []string, windows []domain.Window) ([]domain.DORAFacts, error) {
 	out := make([]domain.DORAFacts, len(windows))
 	if len(windows) == 0 {
 		return out, nil
 	}
 	var rows []dailyRow
-	if err := s.db.NewSelect().Model(&rows).Where("scope = ?", scope).
+	if err := s.db.NewSelect().Model(&rows).Where("scope IN (?)", bun.In(scopes)).
 		Where("day >= ?", micros(windows[0].From)).Where("day <= ?", micros(windows[len(windows)-1].To)).
 		Order("day").Scan(ctx); err != nil {
 		return nil, err
@@ -70,10 +99,11 @@ func (s *Store) dailyFacts(ctx context.Context, scope string, windows []domain.W
 // DORAReport computes the five metrics for a window from the daily rollups.
 // Answers are cached until a rollup changes.
 func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error) {
-	scope, ok, err := s.scopeFor(ctx, f)
+	scopes, ok, err := s.scopeFor(ctx, f)
 	if err != nil || !ok {
 		return domain.Report(w, domain.DORAFacts{}), err
 	}
+	scope := strings.Join(scopes, ",")
 	version, err := s.DORAVersion(ctx)
 	if err != nil {
 		return domain.DORAReport{}, err
@@ -82,7 +112,7 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 	if r, ok := s.reports.get(key, version); ok {
 		return r, nil
 	}
-	facts, err := s.dailyFacts(ctx, scope, []domain.Window{w})
+	facts, err := s.dailyFacts(ctx, scopes, []domain.Window{w})
 	if err != nil {
 		return domain.DORAReport{}, err
 	}
@@ -129,10 +159,11 @@ func (c *versionCache[T]) put(key string, version int64, v T) {
 // like DORAReport.
 func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) (out []domain.DORAReport, err error) {
 	buckets := w.Buckets(b)
-	scope, ok, err := s.scopeFor(ctx, f)
+	scopes, ok, err := s.scopeFor(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	scope := strings.Join(scopes, ",")
 	version, err := s.DORAVersion(ctx)
 	if err != nil {
 		return nil, err
@@ -148,7 +179,7 @@ func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket,
 	}()
 	facts := make([]domain.DORAFacts, len(buckets))
 	if ok {
-		if facts, err = s.dailyFacts(ctx, scope, buckets); err != nil {
+		if facts, err = s.dailyFacts(ctx, scopes, buckets); err != nil {
 			return nil, err
 		}
 	}
@@ -198,11 +229,18 @@ func (s *Store) bumpVersion() {
 
 // servicesIn returns the services a filter covers (nil: all).
 func (s *Store) servicesIn(ctx context.Context, f domain.DORAFilter) ([]string, bool, error) {
-	scope, ok, err := s.scopeFor(ctx, f)
+	scopes, ok, err := s.scopeFor(ctx, f)
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	svcs, all, err := s.scopeServices(ctx, s.db, scope, map[string][]string{})
+	if len(f.Services) > 0 {
+		svcs := make([]string, len(scopes))
+		for i, sc := range scopes {
+			svcs[i] = strings.TrimPrefix(sc, "svc:")
+		}
+		return svcs, true, nil
+	}
+	svcs, all, err := s.scopeServices(ctx, s.db, scopes[0], map[string][]string{})
 	if err != nil {
 		return nil, false, err
 	}

@@ -385,3 +385,53 @@ func TestImportThenRebuild(t *testing.T) {
 		}
 	})
 }
+
+// A value stream's DORA adds up its services' rollups: the story's two
+// services together are the whole; one of them, or one plus a service that
+// never shipped, is that one; a team filter keeps only its services.
+func TestDORAOfAValueStreamsServices(t *testing.T) {
+	s := sqltest.Open(t, sqlstore.SQLite)
+	ctx := context.Background()
+	storeEvents(t, s, domaintest.DORAStory(), 50)
+	w := window(t, "2026-03-01", "2026-03-31")
+	report := func(f domain.DORAFilter) domain.DORAReport {
+		t.Helper()
+		r, err := s.DORAReport(ctx, w, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Window = domain.Window{}
+		return r
+	}
+	all, checkout := report(domain.DORAFilter{}), report(domain.DORAFilter{Service: "checkout"})
+	search := report(domain.DORAFilter{Service: "search"})
+	both := report(domain.DORAFilter{Services: []string{"search", "checkout", "search"}})
+	if both.Deployments != all.Deployments || both.Failed != all.Failed || both.Incidents != all.Incidents || both.Rework != all.Rework {
+		t.Errorf("both services = %+v, want the whole %+v", both, all)
+	}
+	// A change that reached both services counts once per service (the
+	// whole counts it once, at its first production deployment anywhere).
+	if both.LeadChanges != checkout.LeadChanges+search.LeadChanges || both.LeadChanges != all.LeadChanges+1 {
+		t.Errorf("lead-time changes: stream %d, checkout %d + search %d, whole %d",
+			both.LeadChanges, checkout.LeadChanges, search.LeadChanges, all.LeadChanges)
+	}
+	one := report(domain.DORAFilter{Services: []string{"checkout", "never-shipped"}})
+	if one.Deployments != checkout.Deployments || one.LeadChanges != checkout.LeadChanges || one.Deployments == all.Deployments {
+		t.Errorf("checkout via stream = %d deployments / %d changes, want %d / %d (all %d)",
+			one.Deployments, one.LeadChanges, checkout.Deployments, checkout.LeadChanges, all.Deployments)
+	}
+	if r := report(domain.DORAFilter{Services: []string{"search"}, Team: "payments"}); r.Deployments != 0 {
+		t.Errorf("search is not payments': %d deployments", r.Deployments)
+	}
+	trend, err := s.DORATrend(ctx, w, domain.BucketWeek, domain.DORAFilter{Services: []string{"checkout", "search"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0
+	for _, b := range trend {
+		sum += b.Deployments
+	}
+	if sum != all.Deployments {
+		t.Errorf("weekly deployments add up to %d, want %d", sum, all.Deployments)
+	}
+}

@@ -24,6 +24,7 @@ type StackedBars struct {
 	Title  string
 	Labels []string
 	Series []BarSeries
+	CSV    string // download link for its numbers
 }
 
 type rect struct {
@@ -95,6 +96,7 @@ func (c StackedBars) geom() barsGeom {
 // cumulative counts, each series at or below the one before it; the band
 // between two neighbours is the work in that stage.
 type StackedArea struct {
+	CSV    string // download link for its numbers
 	Title  string
 	Days   []time.Time
 	Series []string

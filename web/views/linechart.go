@@ -17,6 +17,13 @@ type LineChart struct {
 	Markers []Marker
 	// Bands shade value ranges behind the line (DORA tiers).
 	Bands []Band
+	// Small draws a compact chart for small multiples.
+	Small bool
+	// CSV links the chart's numbers as a download.
+	CSV string
+	// XFrom and XTo fix the time axis (small multiples share one); zero:
+	// the points' range.
+	XFrom, XTo time.Time
 }
 
 // TimePoint is a value at a time.
@@ -62,8 +69,9 @@ type chartGeom struct {
 type dot struct{ X, Y float64 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // text-anchor of an x label: the outer ones stay inside
 }
 
 type refGeom struct {
@@ -87,6 +95,11 @@ type bandGeom struct {
 
 func (c LineChart) geom() chartGeom {
 	g := chartGeom{W: 720, H: 240, Left: 56, Right: 16, Top: 16, Bot: 32}
+	yTicks, xTicks := 4.0, 6
+	if c.Small {
+		g = chartGeom{W: 320, H: 150, Left: 44, Right: 10, Top: 10, Bot: 26}
+		yTicks, xTicks = 3, 3
+	}
 	if len(c.Points) == 0 {
 		g.Empty = true
 		return g
@@ -105,6 +118,9 @@ func (c LineChart) geom() chartGeom {
 	for _, r := range c.Refs {
 		lo, hi = math.Min(lo, r.Value), math.Max(hi, r.Value)
 	}
+	if !c.XFrom.IsZero() && c.XTo.After(c.XFrom) {
+		t0, t1 = c.XFrom, c.XTo
+	}
 	for _, m := range c.Markers {
 		if m.At.Before(t0) {
 			t0 = m.At
@@ -121,7 +137,7 @@ func (c LineChart) geom() chartGeom {
 	if lo < 0 && minValue(c.Points) >= 0 {
 		lo = 0
 	}
-	step := niceStep((hi - lo) / 4)
+	step := niceStep((hi - lo) / yTicks)
 	lo = math.Floor(lo/step) * step
 	hi = math.Ceil(hi/step) * step
 	if t1.Equal(t0) {
@@ -149,14 +165,21 @@ func (c LineChart) geom() chartGeom {
 		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
 	}
 	days := t1.Sub(t0).Hours() / 24
-	n := 6
+	n := xTicks
 	for i := 0; i <= n; i++ {
 		t := t0.Add(time.Duration(float64(t1.Sub(t0)) * float64(i) / float64(n)))
 		label := t.UTC().Format("2 Jan")
 		if days < 3 {
 			label = t.UTC().Format("15:04")
 		}
-		g.XTicks = append(g.XTicks, tick{Pos: x(t), Label: label})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case n:
+			anchor = "end"
+		}
+		g.XTicks = append(g.XTicks, tick{Pos: x(t), Label: label, Anchor: anchor})
 	}
 	for i, r := range c.Refs {
 		ry := y(r.Value)

@@ -1,0 +1,140 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+// overviewDays is the period the overview's delivery numbers cover.
+const overviewDays = 90
+
+// handleHome is the landing overview: the handful of numbers that matter,
+// each linking to its detail, then the system's state.
+func (s *Server) handleHome(c echo.Context) error {
+	ctx := c.Request().Context()
+	v, err := s.overviewView(ctx)
+	if err != nil {
+		return err
+	}
+	v.Checks = s.runChecks(ctx)
+	v.NATSURL, v.EventsSubject = s.cfg.Info.NATS, s.cfg.Info.EventsSubject
+	v.BaseURL = c.Scheme() + "://" + c.Request().Host
+	return render(c, http.StatusOK, views.Home(s.page(c, "Overview", ""), v))
+}
+
+func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
+	var v views.HomeView
+	today := domain.Midnight(s.now())
+	w := domain.Window{From: today.AddDate(0, 0, -(overviewDays - 1)), To: today}
+	cur, err := s.deps.DORA.DORAReport(ctx, w, domain.DORAFilter{})
+	if err != nil {
+		return v, err
+	}
+	prev, err := s.deps.DORA.DORAReport(ctx, domain.PreviousWindow(w), domain.DORAFilter{})
+	if err != nil {
+		return v, err
+	}
+	v.HasDeliveries = cur.Deployments > 0 || prev.Deployments > 0
+	doraHref := "/dora?" + url.Values{"from": {w.From.Format(domain.DateLayout)}, "to": {w.To.Format(domain.DateLayout)}}.Encode()
+	for _, m := range domain.TrendMetrics() {
+		if m.Tier == nil {
+			continue // rework has no tier; it stays on the DORA page
+		}
+		val := m.Value(cur)
+		if m.Key == "deployment_frequency" && cur.Deployments == 0 {
+			val = nil
+		}
+		change, note := compareWithPrevious(m, val, prev)
+		v.Delivery = append(v.Delivery, views.Tile{Label: m.Title, Value: metricValueText(m, val), Tier: m.Tier(cur), Rated: true,
+			Change: change, NoCompare: note, Unit: m.Unit, Href: doraHref, TestID: "tile-" + m.Key})
+	}
+
+	// Outcomes: key-result progress, what shipped this quarter and what
+	// still waits for a verdict.
+	krs, err := s.deps.Roadmap.KeyResults(ctx)
+	if err != nil {
+		return v, err
+	}
+	var sum float64
+	var n int
+	for _, kr := range krs {
+		cur, err := s.krCurrent(ctx, kr)
+		if err != nil {
+			return v, err
+		}
+		if p := kr.Progress(cur); p != nil {
+			sum += *p
+			n++
+		}
+	}
+	krTile := views.Tile{Label: "Key-result progress", Value: "—", Foot: "no key results yet", Href: "/outcomes", TestID: "tile-kr"}
+	if n > 0 {
+		krTile.Value = strconv.FormatFloat(sum/float64(n)*100, 'f', 0, 64) + "%"
+		krTile.Foot = "mean of " + strconv.Itoa(n) + " key results, baseline to target"
+	}
+	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
+	if err != nil {
+		return v, err
+	}
+	list := make([]domain.Idea, len(ideas))
+	keys := make([]string, len(ideas))
+	inNow := 0
+	for i, idea := range ideas {
+		list[i], keys[i] = *idea, idea.Key
+		if idea.Horizon == domain.HorizonNow && !idea.Archived {
+			inNow++
+		}
+	}
+	items, err := s.deps.Roadmap.IdeaFlow(ctx, keys)
+	if err != nil {
+		return v, err
+	}
+	quarter := domain.Window{From: quarterStart(today), To: today}
+	sh := domain.VerdictShares(list, items, []domain.Window{quarter})[0]
+	awaiting := domain.IdeasAwaitingVerdict(list, items, s.now())
+	v.Outcomes = []views.Tile{
+		krTile,
+		{Label: "Shipped this quarter", Value: strconv.Itoa(sh.Shipped), TestID: "tile-shipped", Href: "/trends#outcomes",
+			Foot: strconv.Itoa(sh.Validated) + " validated · " + strconv.Itoa(sh.Invalidated) + " invalidated · " + strconv.Itoa(sh.Inconclusive) + " inconclusive"},
+		{Label: "Live without a verdict", Value: strconv.Itoa(len(awaiting)), TestID: "tile-awaiting", Href: "/trends#outcomes",
+			Foot: "ideas in production with a key result, not yet judged"},
+		{Label: "In Now", Value: strconv.Itoa(inNow), TestID: "tile-now", Href: "/roadmap", Foot: "ideas being worked on"},
+	}
+
+	streams, err := s.deps.ValueStreams.ValueStreams(ctx)
+	if err != nil {
+		return v, err
+	}
+	for i := range streams {
+		if i == 4 {
+			break
+		}
+		r, err := s.deps.ValueStreams.Flow(ctx, &streams[i], w, s.now())
+		if err != nil {
+			return v, err
+		}
+		t := views.Tile{Label: streams[i].Name + " — constraint", Value: "none", Href: "/value-streams/" + strconv.FormatInt(streams[i].ID, 10), TestID: "tile-stream"}
+		if r.Constraint != nil {
+			t.Value = r.Constraint.Name
+		}
+		t.Foot = strconv.Itoa(r.Done) + " done in " + strconv.Itoa(overviewDays) + " days"
+		if r.FlowTime.Median != nil {
+			t.Foot += " · flow time " + domain.HumanSeconds(*r.FlowTime.Median)
+		}
+		v.Flow = append(v.Flow, t)
+	}
+	st, err := s.deps.Ingest.IngestStatus(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.Ingest = views.Tile{Label: "Events stored", Value: views.FormatNumber(float64(st.Stored)), Href: "/settings/ingest", TestID: "tile-ingest",
+		Foot: strconv.FormatInt(st.DeadLetters, 10) + " dead letters · " + strconv.FormatInt(st.Duplicates, 10) + " duplicates"}
+	return v, nil
+}

@@ -1,0 +1,661 @@
+package web
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web/views"
+)
+
+// The trends pages: a quarter at a glance for people who browse rather than
+// configure. Everything here reads rollups (DORA daily rollups, telemetry
+// daily rollups) and the stored flow signals; nothing scans raw events.
+
+// maxCompareGroups bounds the small multiples: more than this many teams or
+// services make a wall, not a comparison.
+const maxCompareGroups = 12
+
+// trendsQuery is the parsed query of the trends page.
+type trendsQuery struct {
+	w       domain.Window
+	bucket  domain.Bucket
+	compare string
+	filter  domain.DORAFilter
+	stream  *domain.ValueStream
+	raw     views.TrendsQuery
+}
+
+// quarterStart is the first day of the quarter t is in.
+func quarterStart(t time.Time) time.Time {
+	return time.Date(t.Year(), ((t.Month()-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
+func (s *Server) trendsQuery(c echo.Context) (trendsQuery, error) {
+	var q trendsQuery
+	// Default: the last two quarters, the current one to date and the one
+	// before it.
+	w, err := s.windowQueryFrom(c, func(to time.Time) time.Time { return quarterStart(to).AddDate(0, -3, 0) })
+	if err != nil {
+		return q, err
+	}
+	q.w = w
+	switch b := c.QueryParam("bucket"); b {
+	case "", "week":
+		q.bucket = domain.BucketWeek
+		if b == "" && w.Days() > 200 {
+			q.bucket = domain.BucketMonth
+		}
+	case "month":
+		q.bucket = domain.BucketMonth
+	default:
+		return q, domain.Errorf(domain.EINVALID, "bucket must be week or month, not %q.", b)
+	}
+	switch q.compare = c.QueryParam("compare"); q.compare {
+	case "", "team", "service", "stream":
+	default:
+		return q, domain.Errorf(domain.EINVALID, "compare must be team, service or stream, not %q.", q.compare)
+	}
+	q.filter = domain.DORAFilter{Service: strings.TrimSpace(c.QueryParam("service")), Team: strings.TrimSpace(c.QueryParam("team"))}
+	q.raw = views.TrendsQuery{From: w.From.Format(domain.DateLayout), To: w.To.Format(domain.DateLayout), Bucket: string(q.bucket),
+		Compare: q.compare, Service: q.filter.Service, Team: q.filter.Team, Stream: strings.TrimSpace(c.QueryParam("stream"))}
+	if q.raw.Stream != "" {
+		id, err := strconv.ParseInt(q.raw.Stream, 10, 64)
+		if err != nil {
+			return q, domain.Errorf(domain.EINVALID, "stream must be a value stream's number, not %q.", q.raw.Stream)
+		}
+		v, err := s.deps.ValueStreams.ValueStream(c.Request().Context(), id)
+		if err != nil {
+			return q, err
+		}
+		q.stream = &v
+	}
+	return q, nil
+}
+
+// encode writes the query back as URL parameters, with changes.
+func (q trendsQuery) encode(set ...string) url.Values {
+	v := url.Values{}
+	add := func(k, val string) {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	add("from", q.raw.From)
+	add("to", q.raw.To)
+	add("bucket", q.raw.Bucket)
+	add("compare", q.raw.Compare)
+	add("service", q.raw.Service)
+	add("team", q.raw.Team)
+	add("stream", q.raw.Stream)
+	for i := 0; i+1 < len(set); i += 2 {
+		if set[i+1] == "" {
+			v.Del(set[i])
+		} else {
+			v.Set(set[i], set[i+1])
+		}
+	}
+	return v
+}
+
+// axis is the time axis every chart of the page shares: first to last
+// period.
+func (q trendsQuery) axis() (time.Time, time.Time) {
+	b := q.w.Buckets(q.bucket)
+	return b[0].BucketStart, b[len(b)-1].BucketStart
+}
+
+func (q trendsQuery) csvHref(table string) string {
+	return "/trends.csv?" + q.encode("table", table).Encode()
+}
+
+// streamServices is the services a value stream covers: those it names and
+// those of the teams it names. nil for a stream that covers everything.
+func streamServices(v *domain.ValueStream, services []domain.Service) []string {
+	if v.Everything() {
+		return nil
+	}
+	teams := map[string]bool{}
+	for _, t := range v.Teams {
+		teams[t] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range v.Services {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, s := range services {
+		if teams[s.Team] && !seen[s.Name] {
+			seen[s.Name] = true
+			out = append(out, s.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// streamFilter narrows DORA to a value stream. ok is false for a stream
+// whose teams own no service yet: it has no deployments.
+func streamFilter(f domain.DORAFilter, v *domain.ValueStream, services []domain.Service) (domain.DORAFilter, bool) {
+	if v == nil || v.Everything() {
+		return f, true
+	}
+	f.Services = streamServices(v, services)
+	return f, len(f.Services) > 0
+}
+
+func (s *Server) handleTrends(c echo.Context) error {
+	q, err := s.trendsQuery(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.trendsView(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Trends(s.page(c, "Trends", "trends"), v))
+}
+
+// handleTrendsCSV serves one table of the trends page as CSV.
+func (s *Server) handleTrendsCSV(c echo.Context) error {
+	q, err := s.trendsQuery(c)
+	if err != nil {
+		return err
+	}
+	id := c.QueryParam("table")
+	if id == "" {
+		return domain.Errorf(domain.EINVALID, "Name the table to download (table=…).")
+	}
+	v, err := s.trendsView(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	for _, t := range v.Tables() {
+		if t.ID == id {
+			return writeCSV(c, "throughline-"+id+"-"+q.raw.From+"-"+q.raw.To+".csv", t)
+		}
+	}
+	return domain.Errorf(domain.ENOTFOUND, "The trends page has no table %q for this query.", id)
+}
+
+// writeCSV answers with a table as an attachment.
+func writeCSV(c echo.Context, filename string, t views.DataTable) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+strings.NewReplacer(`"`, "", "\n", "", "\r", "").Replace(filename)+`"`)
+	h.Set("Cache-Control", "no-store")
+	c.Response().WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.Response())
+	if err := w.Write(t.Head); err != nil {
+		return err
+	}
+	for _, r := range t.Rows {
+		if err := w.Write(csvSafe(r)); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+// csvSafe keeps spreadsheet programs from running a cell as a formula
+// (names come from events and people).
+func csvSafe(row []string) []string {
+	out := make([]string, len(row))
+	for i, v := range row {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				v = "'" + v
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// trendsView gathers the whole page.
+func (s *Server) trendsView(ctx context.Context, q trendsQuery) (views.TrendsView, error) {
+	v := views.TrendsView{Query: q.raw, HasSLOs: false}
+	services, err := s.deps.DORA.Services(ctx)
+	if err != nil {
+		return v, err
+	}
+	for _, sv := range services {
+		v.Services = append(v.Services, sv.Name)
+	}
+	if v.Teams, err = s.deps.DORA.Teams(ctx); err != nil {
+		return v, err
+	}
+	streams, err := s.deps.ValueStreams.ValueStreams(ctx)
+	if err != nil {
+		return v, err
+	}
+	for _, st := range streams {
+		v.Streams = append(v.Streams, views.Option{Value: strconv.FormatInt(st.ID, 10), Label: st.Name})
+	}
+	s.trendsPresets(q, &v)
+	prev := domain.PreviousWindow(q.w)
+	v.Period = dayRange(q.w)
+	v.Previous = dayRange(prev)
+	v.Scope = trendsScope(q)
+	v.PrintTitle = "Throughline trends — " + v.Scope + ", " + v.Period
+	doraQ := url.Values{"from": {q.raw.From}, "to": {q.raw.To}}
+	if q.filter.Service != "" {
+		doraQ.Set("service", q.filter.Service)
+	}
+	if q.filter.Team != "" {
+		doraQ.Set("team", q.filter.Team)
+	}
+	v.DORAHref = "/dora?" + doraQ.Encode()
+
+	f, ok := streamFilter(q.filter, q.stream, services)
+	if v.Metrics, err = s.doraTrends(ctx, q, f, ok); err != nil {
+		return v, err
+	}
+	if q.compare != "" {
+		if v.Compare, err = s.compareTrends(ctx, q, services, streams); err != nil {
+			return v, err
+		}
+	}
+	if v.Outcomes, err = s.outcomeTrends(ctx, q); err != nil {
+		return v, err
+	}
+	chosen := streams
+	if q.stream != nil {
+		chosen = []domain.ValueStream{*q.stream}
+	}
+	if v.Flow, err = s.flowTrends(ctx, q, chosen); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+func dayRange(w domain.Window) string {
+	if w.From.Year() == w.To.Year() {
+		return w.From.Format("2 Jan") + " – " + w.To.Format("2 Jan 2006")
+	}
+	return w.From.Format("2 Jan 2006") + " – " + w.To.Format("2 Jan 2006")
+}
+
+func trendsScope(q trendsQuery) string {
+	var parts []string
+	if q.stream != nil {
+		parts = append(parts, "value stream "+q.stream.Name)
+	}
+	if q.filter.Team != "" {
+		parts = append(parts, "team "+q.filter.Team)
+	}
+	if q.filter.Service != "" {
+		parts = append(parts, "service "+q.filter.Service)
+	}
+	if len(parts) == 0 {
+		return "All services"
+	}
+	s := strings.Join(parts, ", ")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (s *Server) trendsPresets(q trendsQuery, v *views.TrendsView) {
+	today := domain.Midnight(s.now())
+	qs := quarterStart(today)
+	for _, p := range []struct {
+		label string
+		from  time.Time
+	}{
+		{"This quarter", qs},
+		{"Last two quarters", qs.AddDate(0, -3, 0)},
+		{"Last four quarters", qs.AddDate(0, -9, 0)},
+		{"Two years", today.AddDate(-2, 0, 1)},
+	} {
+		from := p.from.Format(domain.DateLayout)
+		to := today.Format(domain.DateLayout)
+		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: "/trends?" + q.encode("from", from, "to", to, "bucket", "").Encode(),
+			Current: q.raw.From == from && q.raw.To == to})
+	}
+}
+
+// minCompareDeployments is the fewest deployments a previous period needs
+// before a metric is compared with it: a handful makes every change look
+// dramatic.
+const minCompareDeployments = 10
+
+// compareWithPrevious compares a metric with the previous period, or says
+// why it does not.
+func compareWithPrevious(m domain.TrendMetric, val *float64, prev domain.DORAReport) (domain.Change, string) {
+	if prev.Deployments < minCompareDeployments {
+		note := "no deployments in the previous period to compare with"
+		if prev.Deployments > 0 {
+			note = "too little earlier data to compare (" + strconv.Itoa(prev.Deployments) + " deployments in the previous period)"
+		}
+		return domain.CompareValues(val, nil, m.HigherIsBetter), note
+	}
+	return domain.CompareValues(val, m.Value(prev), m.HigherIsBetter), ""
+}
+
+// metricPoints turns a trend into chart points, leaving out periods
+// without a value.
+func metricPoints(m domain.TrendMetric, trend []domain.DORAReport) []views.TimePoint {
+	var pts []views.TimePoint
+	for _, r := range trend {
+		if val := m.Value(r); val != nil {
+			pts = append(pts, views.TimePoint{At: r.Window.BucketStart, Value: *val})
+		}
+	}
+	return pts
+}
+
+func tierBands(m domain.TrendMetric) []views.Band {
+	var out []views.Band
+	for _, b := range m.Bands {
+		out = append(out, views.Band{Label: string(b.Tier), From: b.From, To: b.To, Class: "band-" + string(b.Tier)})
+	}
+	return out
+}
+
+func metricValueText(m domain.TrendMetric, val *float64) string {
+	if val == nil {
+		return "—"
+	}
+	return views.MetricText(*val, m.Unit)
+}
+
+func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFilter, ok bool) ([]views.MetricTrend, error) {
+	var trend []domain.DORAReport
+	var cur, prev domain.DORAReport
+	if ok {
+		var err error
+		if trend, err = s.deps.DORA.DORATrend(ctx, q.w, q.bucket, f); err != nil {
+			return nil, err
+		}
+		if cur, err = s.deps.DORA.DORAReport(ctx, q.w, f); err != nil {
+			return nil, err
+		}
+		if prev, err = s.deps.DORA.DORAReport(ctx, domain.PreviousWindow(q.w), f); err != nil {
+			return nil, err
+		}
+	}
+	var out []views.MetricTrend
+	for _, m := range domain.TrendMetrics() {
+		t := views.MetricTrend{Key: m.Key, Title: m.Title, Unit: m.Unit, Rated: m.Tier != nil}
+		val := m.Value(cur)
+		if cur.Deployments == 0 && m.Key == "deployment_frequency" && !ok {
+			val = nil
+		}
+		t.Value = metricValueText(m, val)
+		if m.Tier != nil {
+			t.Tier = m.Tier(cur)
+		}
+		t.Change, t.NoCompare = compareWithPrevious(m, val, prev)
+		id := "dora-" + m.Key
+		t.Chart = views.LineChart{Title: m.Title + " per " + string(q.bucket) + " (" + m.Unit + ")", Points: metricPoints(m, trend),
+			Bands: tierBands(m), CSV: q.csvHref(id)}
+		t.Chart.XFrom, t.Chart.XTo = q.axis()
+		t.Table = trendTable(id, t.Chart.Title, m, trend, q.bucket)
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// trendTable lists a metric per period with the counts behind it.
+func trendTable(id, title string, m domain.TrendMetric, trend []domain.DORAReport, b domain.Bucket) views.DataTable {
+	t := views.DataTable{ID: id, Title: title, Head: []string{string(b) + " starting", "from", "to", m.Key + " (" + m.Unit + ")", "tier", "deployments"}}
+	for _, r := range trend {
+		tier := ""
+		if m.Tier != nil {
+			if tr := m.Tier(r); tr != nil {
+				tier = string(*tr)
+			}
+		}
+		t.Rows = append(t.Rows, []string{r.Window.BucketStart.Format(domain.DateLayout), r.Window.From.Format(domain.DateLayout),
+			r.Window.To.Format(domain.DateLayout), views.CSVOptional(m.Value(r)), tier, strconv.Itoa(r.Deployments)})
+	}
+	return t
+}
+
+// compareTrends draws every metric for each team, service or value stream.
+func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []domain.Service, streams []domain.ValueStream) (*views.CompareView, error) {
+	type group struct {
+		name   string
+		filter domain.DORAFilter
+		ok     bool
+		href   string
+	}
+	var groups []group
+	switch q.compare {
+	case "team":
+		teams, err := s.deps.DORA.Teams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range teams {
+			groups = append(groups, group{t, domain.DORAFilter{Team: t}, true, "/trends?" + q.encode("team", t, "compare", "").Encode()})
+		}
+	case "service":
+		for _, sv := range services {
+			if q.filter.Team != "" && sv.Team != q.filter.Team {
+				continue
+			}
+			groups = append(groups, group{sv.Name, domain.DORAFilter{Service: sv.Name}, true, "/trends?" + q.encode("service", sv.Name, "compare", "").Encode()})
+		}
+	case "stream":
+		for i := range streams {
+			f, ok := streamFilter(domain.DORAFilter{}, &streams[i], services)
+			groups = append(groups, group{streams[i].Name, f, ok, "/trends?" + q.encode("stream", strconv.FormatInt(streams[i].ID, 10), "compare", "").Encode()})
+		}
+	}
+	if len(groups) > maxCompareGroups {
+		groups = groups[:maxCompareGroups]
+	}
+	cv := &views.CompareView{By: q.compare}
+	trends := make([][]domain.DORAReport, len(groups))
+	totals := make([]domain.DORAReport, len(groups))
+	for i, g := range groups {
+		cv.Groups = append(cv.Groups, g.name)
+		if !g.ok {
+			continue
+		}
+		var err error
+		if trends[i], err = s.deps.DORA.DORATrend(ctx, q.w, q.bucket, g.filter); err != nil {
+			return nil, err
+		}
+		if totals[i], err = s.deps.DORA.DORAReport(ctx, q.w, g.filter); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range domain.TrendMetrics() {
+		id := "compare-" + q.compare + "-" + m.Key
+		cm := views.CompareMetric{Key: m.Key, Title: m.Title + " (" + m.Unit + ")"}
+		cm.Table = views.DataTable{ID: id, Title: cm.Title + " by " + q.compare, CSV: q.csvHref(id), Head: []string{string(q.bucket) + " starting"}}
+		cm.Table.Head = append(cm.Table.Head, cv.Groups...)
+		periods := q.w.Buckets(q.bucket)
+		rows := make([][]string, len(periods))
+		for p, pw := range periods {
+			rows[p] = []string{pw.BucketStart.Format(domain.DateLayout)}
+		}
+		for i, g := range groups {
+			cell := views.CompareCell{Group: g.name, Href: g.href, Rated: m.Tier != nil}
+			val := m.Value(totals[i])
+			if !g.ok {
+				val = nil
+			}
+			cell.Value = metricValueText(m, val)
+			if m.Tier != nil && g.ok {
+				cell.Tier = m.Tier(totals[i])
+			}
+			cell.Chart = views.LineChart{Title: m.Title + " — " + g.name, Points: metricPoints(m, trends[i]), Bands: tierBands(m), Small: true}
+			cell.Chart.XFrom, cell.Chart.XTo = q.axis()
+			cm.Cells = append(cm.Cells, cell)
+			for p := range rows {
+				val := ""
+				if p < len(trends[i]) {
+					val = views.CSVOptional(m.Value(trends[i][p]))
+				}
+				rows[p] = append(rows[p], val)
+			}
+		}
+		cm.Table.Rows = rows
+		cv.Metrics = append(cv.Metrics, cm)
+	}
+	return cv, nil
+}
+
+// outcomeTrends is key-result progress per objective, verdicts per quarter
+// and the ideas in production still waiting for one.
+func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.OutcomeTrends, error) {
+	var o views.OutcomeTrends
+	objectives, err := s.deps.Roadmap.Objectives(ctx)
+	if err != nil {
+		return o, err
+	}
+	krs, err := s.deps.Roadmap.KeyResults(ctx)
+	if err != nil {
+		return o, err
+	}
+	periods := q.w.Buckets(q.bucket)
+	for _, obj := range objectives {
+		ot := views.ObjectiveTrend{Title: obj.Title}
+		for _, kr := range krs {
+			if kr.ObjectiveID != obj.ID {
+				continue
+			}
+			daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, q.w.From, q.w.End())
+			if err != nil {
+				return o, err
+			}
+			series := domain.KRProgressSeries(kr, daily, periods)
+			id := "kr-" + strconv.FormatInt(kr.ID, 10)
+			kt := views.KRTrend{ID: kr.ID, Title: kr.Title}
+			kt.Chart = views.LineChart{Title: kr.Title + " — progress per " + string(q.bucket) + " (%)", CSV: q.csvHref(id),
+				Refs: []views.RefLine{{Label: "target", Value: 100, Class: "ref-target"}, {Label: "baseline", Value: 0, Class: "ref-baseline"}}}
+			kt.Chart.XFrom, kt.Chart.XTo = q.axis()
+			kt.Table = views.DataTable{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV,
+				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of daily means)", "progress (0–1)"}}
+			for _, p := range series {
+				if p.Progress != nil {
+					kt.Chart.Points = append(kt.Chart.Points, views.TimePoint{At: p.Window.BucketStart, Value: *p.Progress * 100})
+					kt.Progress = p.Progress
+				}
+				kt.Table.Rows = append(kt.Table.Rows, []string{p.Window.BucketStart.Format(domain.DateLayout), strconv.Itoa(p.Days),
+					views.CSVOptional(p.Mean), views.CSVOptional(p.Progress)})
+			}
+			ot.KeyResults = append(ot.KeyResults, kt)
+		}
+		o.Objectives = append(o.Objectives, ot)
+	}
+
+	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
+	if err != nil {
+		return o, err
+	}
+	list := make([]domain.Idea, 0, len(ideas))
+	keys := make([]string, 0, len(ideas))
+	for _, i := range ideas {
+		if q.filter.Team != "" && i.Team != q.filter.Team {
+			continue
+		}
+		list = append(list, *i)
+		keys = append(keys, i.Key)
+	}
+	items, err := s.deps.Roadmap.IdeaFlow(ctx, keys)
+	if err != nil {
+		return o, err
+	}
+	quarters := q.w.Quarters()
+	shares := domain.VerdictShares(list, items, quarters)
+	o.Verdicts = views.StackedBars{Title: "Ideas shipped per quarter, by verdict", CSV: q.csvHref("verdicts"), Series: []views.BarSeries{
+		{Name: "validated", Class: "verdict-validated"}, {Name: "invalidated", Class: "verdict-invalidated"},
+		{Name: "inconclusive", Class: "verdict-inconclusive"}, {Name: "no verdict yet", Class: "verdict-awaiting"}}}
+	o.VerdictTable = views.DataTable{ID: "verdicts", Title: o.Verdicts.Title, CSV: o.Verdicts.CSV,
+		Head: []string{"quarter", "shipped", "validated", "invalidated", "inconclusive", "no verdict yet", "validated share"}}
+	for _, sh := range shares {
+		label := domain.QuarterLabel(sh.Window.BucketStart)
+		o.Verdicts.Labels = append(o.Verdicts.Labels, label)
+		for i, n := range []int{sh.Validated, sh.Invalidated, sh.Inconclusive, sh.Awaiting} {
+			o.Verdicts.Series[i].Values = append(o.Verdicts.Series[i].Values, float64(n))
+		}
+		o.VerdictTable.Rows = append(o.VerdictTable.Rows, []string{label, strconv.Itoa(sh.Shipped), strconv.Itoa(sh.Validated),
+			strconv.Itoa(sh.Invalidated), strconv.Itoa(sh.Inconclusive), strconv.Itoa(sh.Awaiting), views.CSVOptional(sh.Share(sh.Validated))})
+	}
+	o.Awaiting = domain.IdeasAwaitingVerdict(list, items, s.now())
+	o.AwaitingTable = views.DataTable{ID: "awaiting", Title: "Ideas in production without a verdict", CSV: q.csvHref("awaiting"),
+		Head: []string{"idea", "title", "team", "in production since", "days"}}
+	for _, a := range o.Awaiting {
+		o.AwaitingTable.Rows = append(o.AwaitingTable.Rows, []string{a.Idea.Key, a.Idea.Title, a.Idea.Team,
+			a.Shipped.Format(domain.DateLayout), strconv.Itoa(a.Days)})
+	}
+	return o, nil
+}
+
+// flowTrends measures each value stream month by month.
+func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain.ValueStream) (views.FlowTrends, error) {
+	var ft views.FlowTrends
+	months := q.w.Buckets(domain.BucketMonth)
+	for _, m := range months {
+		ft.Months = append(ft.Months, m.BucketStart.Format("Jan 2006"))
+	}
+	ft.Table = views.DataTable{ID: "flow", Title: "Flow per value stream per month", CSV: q.csvHref("flow"),
+		Head: []string{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"}}
+	now := s.now()
+	types := domain.FlowTypes
+	for i := range streams {
+		st := &streams[i]
+		href := "/value-streams/" + strconv.FormatInt(st.ID, 10)
+		id := "flow-" + strconv.FormatInt(st.ID, 10)
+		tr := views.StreamTrend{Name: st.Name, Href: href}
+		tr.Done = views.StackedBars{Title: st.Name + " — items finished per month, by type", CSV: q.csvHref(id)}
+		for _, t := range types {
+			tr.Done.Series = append(tr.Done.Series, views.BarSeries{Name: string(t), Class: "bar-" + string(t)})
+		}
+		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)"}
+		tr.Table = views.DataTable{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV,
+			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"}}
+		row := views.ConstraintRow{Stream: st.Name, Href: href}
+		for mi, m := range months {
+			r, err := s.deps.ValueStreams.Flow(ctx, st, m, now)
+			if err != nil {
+				return ft, err
+			}
+			label := ft.Months[mi]
+			tr.Done.Labels = append(tr.Done.Labels, label)
+			for ti, t := range types {
+				tr.Done.Series[ti].Values = append(tr.Done.Series[ti].Values, float64(r.Distribution[t]))
+			}
+			var flowDays *float64
+			if r.FlowTime.Median != nil {
+				d := *r.FlowTime.Median / 86400
+				flowDays = &d
+				tr.FlowTime.Points = append(tr.FlowTime.Points, views.TimePoint{At: m.BucketStart, Value: d})
+			}
+			cell := views.ConstraintCell{}
+			constraint := ""
+			if c := r.Constraint; c != nil {
+				constraint = c.Name
+				cell = views.ConstraintCell{Stage: c.Name, Class: "stage-" + strconv.Itoa(c.Stage%8),
+					Title: label + ": " + c.Name + " — " + c.Basis + " " + domain.HumanSeconds(c.Seconds) + ", " +
+						strconv.Itoa(c.Arrivals) + " arrived, " + strconv.Itoa(c.Departures) + " left"}
+			}
+			row.Cells = append(row.Cells, cell)
+			cells := []string{label, strconv.Itoa(r.Done)}
+			for _, t := range types {
+				cells = append(cells, strconv.Itoa(r.Distribution[t]))
+			}
+			cells = append(cells, views.CSVOptional(flowDays), views.CSVOptional(r.Efficiency), constraint)
+			tr.Table.Rows = append(tr.Table.Rows, cells)
+			ft.Table.Rows = append(ft.Table.Rows, append([]string{st.Name}, cells...))
+		}
+		ft.Streams = append(ft.Streams, tr)
+		ft.Constraints = append(ft.Constraints, row)
+	}
+	return ft, nil
+}
