@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/csv"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"sort"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/domain"
@@ -160,11 +163,39 @@ func (s *Server) handleTrends(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.trendsView(c.Request().Context(), q)
+	version, err := s.trendsVersion(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Trends(s.page(c, "Trends", "trends"), v))
+	return s.renderCached(c, version, func(p views.Page) templ.Component {
+		v, err := s.trendsView(c.Request().Context(), q)
+		if err != nil {
+			return errorComponent(err)
+		}
+		return views.Trends(p, v)
+	}, "Trends", "trends")
+}
+
+// trendsVersion names the data a trends page was drawn from: the DORA
+// rollups and the ideas' flow (a deployment, an idea edit or a verdict show
+// at once), and the minute, which bounds how long telemetry, objectives and
+// value stream edits take to appear (a minute at most).
+func (s *Server) trendsVersion(ctx context.Context) (int64, error) {
+	dv, err := s.deps.DORA.DORAVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	fv, err := s.deps.ValueStreams.FlowVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	h := fnv.New64a()
+	var buf [24]byte
+	binary.LittleEndian.PutUint64(buf[0:], uint64(dv))
+	binary.LittleEndian.PutUint64(buf[8:], uint64(fv))
+	binary.LittleEndian.PutUint64(buf[16:], uint64(s.now().Unix()/60))
+	h.Write(buf[:])
+	return int64(h.Sum64()), nil
 }
 
 // handleTrendsCSV serves one table of the trends page as CSV.

@@ -25,6 +25,7 @@ type ValueStreamStore interface {
 	UpdateValueStream(ctx context.Context, id int64, by string, update func(*domain.ValueStream) error) (domain.ValueStream, error)
 	DeleteValueStream(ctx context.Context, id int64, by string) error
 	Flow(ctx context.Context, v *domain.ValueStream, w domain.Window, now time.Time) (domain.FlowReport, error)
+	FlowVersion(ctx context.Context) (int64, error)
 }
 
 // listWindowDays is the period the value streams list summarises.

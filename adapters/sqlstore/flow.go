@@ -227,6 +227,13 @@ func (s *Store) FlowItems(ctx context.Context) ([]domain.FlowItem, int64, error)
 	return items, seq, err
 }
 
+// FlowVersion is the change number the flow rows are current to: it moves
+// whenever an idea's flow does (an event, an edit, a verdict).
+func (s *Store) FlowVersion(ctx context.Context) (int64, error) {
+	_, _, seq, err := s.flowSnapshot(ctx)
+	return seq, err
+}
+
 // flowSnapshot returns the items, their index by key and their seq, as one
 // consistent copy.
 func (s *Store) flowSnapshot(ctx context.Context) ([]domain.FlowItem, map[string]int, int64, error) {

@@ -6,8 +6,9 @@ package main
 //
 // It stores a synthetic two-year history of 1,000,000 production
 // deployments (THROUGHLINE_BENCH_DEPLOYMENTS to change), with their changes
-// and incidents, times `rebuild` over it, and then measures GET /api/v1/dora
-// and the DORA page under 32 concurrent clients. With
+// and incidents, times `rebuild` over it, and then measures GET /api/v1/dora,
+// the DORA page, the overview and the trend pages (issue 7) under 32
+// concurrent clients. With
 // THROUGHLINE_TEST_POSTGRES set it does the same on PostgreSQL.
 
 import (
@@ -236,6 +237,21 @@ func runScale(b *testing.B, backend string, deployments int) {
 	b.Logf("%s: rebuilt %d events in %s; %d production deployments, %d failed, %d changes measured",
 		backend, res.events, res.took.Round(time.Second), rep.Deployments, rep.Failed, rep.LeadChanges)
 	b.ReportMetric(float64(rep.Deployments), "deployments")
+	// Value streams for the trend pages: five teams, ten services, and
+	// everything.
+	var fiveTeams, tenServices []string
+	for i := 0; i < 10; i++ {
+		if i < 5 {
+			fiveTeams = append(fiveTeams, "team-"+strconv.Itoa(i))
+		}
+		tenServices = append(tenServices, "svc-"+strconv.Itoa(i))
+	}
+	for _, v := range []domain.ValueStream{{Name: "Five teams", Teams: fiveTeams}, {Name: "Ten services", Services: tenServices}, {Name: "Everything"}} {
+		v.Stages = domain.DefaultStages()
+		if _, err := store.CreateValueStream(ctx, v, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
 	store.Close()
 
 	// 3. Serve it and measure.
@@ -267,9 +283,27 @@ func runScale(b *testing.B, backend string, deployments int) {
 		}
 		return req, err
 	}
-	page := func(*http.Client) (*http.Request, error) {
-		return http.NewRequest(http.MethodGet, app.URL()+"/dora", nil)
+	pageAt := func(path string) func(*http.Client) (*http.Request, error) {
+		return func(*http.Client) (*http.Request, error) {
+			return http.NewRequest(http.MethodGet, app.URL()+path, nil)
+		}
 	}
+	// Trend pages over random ranges (a quarter to two years), buckets and
+	// comparisons: mostly answers no cache holds yet.
+	randomTrends := func(*http.Client) (*http.Request, error) {
+		rndMu.Lock()
+		to := h.end.AddDate(0, 0, -rnd.IntN(90))
+		span := []int{91, 182, 365, 729}[rnd.IntN(4)]
+		bucket := []string{"week", "month"}[rnd.IntN(2)]
+		compare := []string{"", "", "team", "stream"}[rnd.IntN(4)]
+		rndMu.Unlock()
+		q := url.Values{"from": {to.AddDate(0, 0, -span+1).Format(domain.DateLayout)}, "to": {to.Format(domain.DateLayout)}, "bucket": {bucket}}
+		if compare != "" {
+			q.Set("compare", compare)
+		}
+		return http.NewRequest(http.MethodGet, app.URL()+"/trends?"+q.Encode(), nil)
+	}
+	twoYears := url.Values{"from": {h.end.AddDate(-2, 0, 1).Format(domain.DateLayout)}, "to": {h.end.Format(domain.DateLayout)}, "bucket": {"month"}}
 	for _, tc := range []struct {
 		name   string
 		req    func(*http.Client) (*http.Request, error)
@@ -277,7 +311,15 @@ func runScale(b *testing.B, backend string, deployments int) {
 	}{
 		{"api-90d-all", apiGet("/api/v1/dora"), false},
 		{"api-random-windows", randomWindow, false},
-		{"page-90d", page, true},
+		{"page-90d", pageAt("/dora"), true},
+		// Issue 7: the overview and the trend pages.
+		{"overview", pageAt("/"), true},
+		{"trends-default", pageAt("/trends"), true},
+		{"trends-compare-team", pageAt("/trends?compare=team"), true},
+		{"trends-compare-stream", pageAt("/trends?compare=stream"), true},
+		{"trends-2y-month", pageAt("/trends?" + twoYears.Encode()), true},
+		{"trends-random", randomTrends, true},
+		{"trends-csv", pageAt("/trends.csv?compare=team&table=compare-team-lead_time"), true},
 	} {
 		p50, p99, n := loadTest(b, app.URL(), tc.req, tc.signIn, 32, 20*time.Second)
 		b.Logf("%s %s: %d requests, p50 %.1f ms, p99 %.1f ms", backend, tc.name, n, ms(p50), ms(p99))
