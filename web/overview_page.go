@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -129,6 +130,26 @@ func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
 			t.Foot += " · flow time " + domain.HumanSeconds(*r.FlowTime.Median)
 		}
 		v.Flow = append(v.Flow, t)
+	}
+	sts, err := s.sloStatuses(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.SLO = views.Tile{Label: "Error budgets", Value: "No SLOs yet", Href: "/slos", TestID: "tile-slo", Foot: "posture per service appears once SLOs are declared"}
+	if len(sts) > 0 {
+		worst, counts := domain.PostureUnknown, map[domain.Posture]int{}
+		for _, st := range sts {
+			worst = domain.Worst(worst, st.Posture)
+			counts[st.Posture]++
+		}
+		v.SLO.Value = worst.Label()
+		var parts []string
+		for _, p := range []domain.Posture{domain.PostureNormal, domain.PostureCaution, domain.PostureFreezeMinor, domain.PostureFreeze, domain.PostureUnknown} {
+			if counts[p] > 0 {
+				parts = append(parts, strconv.Itoa(counts[p])+" "+strings.ToLower(p.Label()))
+			}
+		}
+		v.SLO.Foot = "worst of " + strconv.Itoa(len(sts)) + " SLOs: " + strings.Join(parts, " · ")
 	}
 	st, err := s.deps.Ingest.IngestStatus(ctx)
 	if err != nil {

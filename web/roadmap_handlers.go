@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,18 @@ type RoadmapStore interface {
 	MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error)
 	MetricDaily(ctx context.Context, metric string, filter map[string]string, from, to time.Time) ([]domain.DailyValue, error)
 	MetricNames(ctx context.Context) ([]string, error)
+}
+
+// ideaServices is the services an idea touches: those it names and those
+// its changes were deployed to.
+func ideaServices(idea *domain.Idea, it *domain.FlowItem) []string {
+	out := append([]string(nil), idea.Services...)
+	for _, s := range it.Services {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // stalledAfter is how long an idea in Now may sit in a delivery stage before
@@ -90,6 +103,10 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	postures, err := s.postures(ctx)
+	if err != nil {
+		return err
+	}
 	current := map[int64]*float64{}
 	now := s.now()
 	cols := map[domain.Horizon]*views.RoadmapColumn{}
@@ -103,7 +120,7 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 	for _, idea := range ideas {
 		it := flow[idea.Key]
 		tl := domain.StageTimeline(&it, now)
-		card := views.IdeaCard{Idea: idea, Timeline: tl}
+		card := views.IdeaCard{Idea: idea, Timeline: tl, Posture: postureOf(postures, ideaServices(idea, &it))}
 		if len(idea.KeyResults) > 0 {
 			if kr, ok := krByID[idea.KeyResults[0]]; ok {
 				card.KeyResult = &kr
@@ -154,7 +171,11 @@ func (s *Server) handleIdea(c echo.Context) error {
 	now := s.now()
 	it := flow[idea.Key]
 	tl := domain.StageTimeline(&it, now)
-	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow}
+	postures, err := s.postures(ctx)
+	if err != nil {
+		return err
+	}
+	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow, Posture: postureOf(postures, ideaServices(idea, &it))}
 	v.Stages = stageRows(tl, now)
 	panels, err := s.evidencePanels(ctx, idea, it.Signals.At(domain.TrigDeployProd), links, now)
 	if err != nil {

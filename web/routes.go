@@ -41,6 +41,11 @@ func (s *Server) routes() error {
 	viewer.GET("/ideas/:key", s.handleIdea)
 	viewer.GET("/outcomes", s.handleOutcomes)
 	viewer.GET("/events/view", s.handleEventPage)
+	if s.deps.SLOs != nil {
+		viewer.GET("/slos", s.handleSLOs)
+		viewer.GET("/slos.yaml", s.handleExportSLOs)
+		viewer.GET("/slos/:id", s.handleSLO)
+	}
 
 	// Editors' actions carry the role on the route: a group here would also
 	// catch unknown paths and answer them with its role check.
@@ -61,6 +66,14 @@ func (s *Server) routes() error {
 	pages.GET("/value-streams/:id/edit", s.handleEditValueStream, edit)
 	pages.POST("/value-streams/:id", s.handleUpdateValueStream, edit)
 	pages.POST("/value-streams/:id/delete", s.handleDeleteValueStream, edit)
+	if s.deps.SLOs != nil {
+		pages.GET("/slos/new", s.handleNewSLO, edit)
+		pages.POST("/slos", s.handleCreateSLO, edit)
+		pages.POST("/slos/import", s.handleImportSLOs, edit, limitBody(2*maxSLOFile))
+		pages.GET("/slos/:id/edit", s.handleEditSLO, edit)
+		pages.POST("/slos/:id", s.handleUpdateSLO, edit)
+		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)
+	}
 
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
@@ -93,5 +106,9 @@ func (s *Server) routes() error {
 	api.GET("/value-streams", s.handleValueStreamsAPI, requireScope(domain.ScopeRead))
 	api.GET("/value-streams/:id", s.handleValueStreamAPI, requireScope(domain.ScopeRead))
 	api.GET("/value-streams/:id/flow", s.handleFlowAPI, requireScope(domain.ScopeRead))
+	if s.deps.SLOs != nil {
+		api.GET("/slos", s.handleSLOsAPI, requireScope(domain.ScopeRead))
+		api.GET("/slos/:id", s.handleSLOAPI, requireScope(domain.ScopeRead))
+	}
 	return nil
 }

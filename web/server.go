@@ -133,6 +133,10 @@ type Deps struct {
 	Roadmap      RoadmapStore
 	ValueStreams ValueStreamStore
 	StoredEvents EventReader
+	// SLOs and SLOCodec are optional: without them there are no SLO pages
+	// and no postures.
+	SLOs     SLOStore
+	SLOCodec SLOCodec
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Lag reports the consumer's backlog; optional.
@@ -147,6 +151,7 @@ type Server struct {
 	echo  *echo.Echo
 	http  *http.Server
 	pages pageCache
+	slos  sloCache
 }
 
 // New builds the server and its routes. It does not listen yet.

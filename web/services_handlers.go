@@ -20,7 +20,11 @@ func (s *Server) handleServices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Services(s.page(c, "Services and teams", "dora"), views.ServicesView{Services: services, Teams: teams}))
+	postures, err := s.postures(ctx)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.Services(s.page(c, "Services and teams", "dora"), views.ServicesView{Services: services, Teams: teams, Postures: postures}))
 }
 
 // handleSetTeam sets a service's team by hand; an empty team hands the

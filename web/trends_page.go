@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -309,7 +310,53 @@ func (s *Server) trendsView(ctx context.Context, q trendsQuery) (views.TrendsVie
 	if v.Flow, err = s.flowTrends(ctx, q, chosen); err != nil {
 		return v, err
 	}
+	if v.Reliability, v.HasSLOs, err = s.reliabilityTrends(ctx, q, f, services); err != nil {
+		return v, err
+	}
 	return v, nil
+}
+
+// reliabilityTrends draws each SLO's error budget at the end of every day
+// of the range, for the services the page covers.
+func (s *Server) reliabilityTrends(ctx context.Context, q trendsQuery, f domain.DORAFilter, services []domain.Service) ([]views.ReliabilityTrend, bool, error) {
+	if s.deps.SLOs == nil {
+		return nil, false, nil
+	}
+	slos, err := s.deps.SLOs.SLOs(ctx)
+	if err != nil || len(slos) == 0 {
+		return nil, false, err
+	}
+	teamOf := map[string]string{}
+	for _, sv := range services {
+		teamOf[sv.Name] = sv.Team
+	}
+	var out []views.ReliabilityTrend
+	for _, slo := range slos {
+		switch {
+		case f.Service != "" && slo.Service != f.Service,
+			f.Team != "" && teamOf[slo.Service] != f.Team,
+			len(f.Services) > 0 && !slices.Contains(f.Services, slo.Service):
+			continue
+		}
+		chart, err := s.budgetChart(ctx, slo, q.w)
+		if err != nil {
+			return nil, true, err
+		}
+		id := "slo-" + strconv.FormatInt(slo.ID, 10)
+		chart.CSV = q.csvHref(id)
+		t := views.ReliabilityTrend{Service: slo.Service, Title: slo.Title(), Href: "/slos/" + strconv.FormatInt(slo.ID, 10), Chart: chart,
+			Table: views.DataTable{ID: id, Title: chart.Title, CSV: chart.CSV, Head: []string{"day", "budget remaining (0–1)", "posture"}}}
+		for _, p := range chart.Points {
+			r := p.Value / 100
+			t.Table.Rows = append(t.Table.Rows, []string{p.At.Format(domain.DateLayout), views.CSVNumber(r), string(domain.PostureOf(&r))})
+		}
+		if n := len(chart.Points); n > 0 {
+			r := chart.Points[n-1].Value / 100
+			t.Posture = domain.PostureOf(&r)
+		}
+		out = append(out, t)
+	}
+	return out, true, nil
 }
 
 func dayRange(w domain.Window) string {
@@ -485,10 +532,11 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 			groups = append(groups, group{streams[i].Name, f, ok, "/trends?" + q.encode("stream", strconv.FormatInt(streams[i].ID, 10), "compare", "").Encode()})
 		}
 	}
+	cv := &views.CompareView{By: q.compare}
 	if len(groups) > maxCompareGroups {
+		cv.Omitted = len(groups) - maxCompareGroups
 		groups = groups[:maxCompareGroups]
 	}
-	cv := &views.CompareView{By: q.compare}
 	trends := make([][]domain.DORAReport, len(groups))
 	totals := make([]domain.DORAReport, len(groups))
 	for i, g := range groups {

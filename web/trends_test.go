@@ -159,7 +159,11 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.UpdateIdea(ctx, "CHK-2", "pm", "edit", func(i *domain.Idea) error { i.KeyResults = []int64{kr.ID}; return nil }); err != nil {
+	// A title that a spreadsheet would run as a formula.
+	if _, err := e.store.UpdateIdea(ctx, "CHK-2", "pm", "edit", func(i *domain.Idea) error {
+		i.KeyResults, i.Title = []int64{kr.ID}, "=HYPERLINK(\"http://x\")"
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.store.SetIdeaVerdict(ctx, "CHK-1", domain.VerdictValidated, "it worked", "pm"); err != nil {
@@ -196,7 +200,7 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 	// CHK-2 reached production at D+3 09:00 = 5 March 09:00; on 10 April that is 35 days and 15 hours.
 	checkRows(t, "awaiting", getCSV(t, e, c, "/trends.csv?"+q+"&table=awaiting"), [][]string{
 		{"idea", "title", "team", "in production since", "days"},
-		{"CHK-2", "Idea 2", "payments", "2026-03-05", "35"},
+		{"CHK-2", "'=HYPERLINK(\"http://x\")", "payments", "2026-03-05", "35"},
 	})
 	krRows := getCSV(t, e, c, fmt.Sprintf("/trends.csv?%s&table=kr-%d", q, kr.ID))
 	checkRows(t, "key-result progress", krRows[:4], [][]string{

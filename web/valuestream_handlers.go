@@ -91,8 +91,24 @@ func (s *Server) handleValueStream(c echo.Context) error {
 	}
 	base := "/value-streams/" + strconv.FormatInt(id, 10)
 	q := url.Values{"from": {w.From.Format(domain.DateLayout)}, "to": {w.To.Format(domain.DateLayout)}}
+	postures, err := s.postures(ctx)
+	if err != nil {
+		return err
+	}
+	services, err := s.deps.DORA.Services(ctx)
+	if err != nil {
+		return err
+	}
+	covered := streamServices(&vs, services)
+	if vs.Everything() {
+		for svc := range postures {
+			covered = append(covered, svc)
+		}
+		sort.Strings(covered)
+	}
 	v := views.ValueStreamView{
-		Stream: vs, Report: r, Segments: timeSegments(r),
+		Posture: postureOf(postures, covered),
+		Stream:  vs, Report: r, Segments: timeSegments(r),
 		Query:   views.FlowQuery{From: w.From.Format(domain.DateLayout), To: w.To.Format(domain.DateLayout)},
 		APIHref: "/api/v1/value-streams/" + strconv.FormatInt(id, 10) + "/flow?" + q.Encode(),
 	}

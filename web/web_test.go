@@ -19,6 +19,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/throughline/throughline/adapters/openslo"
 	"github.com/throughline/throughline/adapters/sqlstore"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 	"github.com/throughline/throughline/assets"
@@ -45,6 +46,12 @@ type env struct {
 	natsUp *atomic.Bool
 }
 
+// sloCodec is the OpenSLO adapter, as cmd/throughline wires it.
+type sloCodec struct{}
+
+func (sloCodec) Marshal(slos []domain.SLO) ([]byte, error)   { return openslo.Marshal(slos) }
+func (sloCodec) Unmarshal(data []byte) ([]domain.SLO, error) { return openslo.Unmarshal(data) }
+
 func newEnv(t *testing.T, tlsServer bool) *env {
 	t.Helper()
 	return newEnvAt(t, tlsServer, nil)
@@ -68,6 +75,8 @@ func newEnvAt(t *testing.T, tlsServer bool, now func() time.Time) *env {
 		Events:   gatewayFunc(func(context.Context, http.Header, []byte) ([]web.EventResult, error) { return nil, nil }),
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Now:      now,
+		SLOs:     store,
+		SLOCodec: sloCodec{},
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: func(context.Context) error {
@@ -227,7 +236,7 @@ func TestSignInAndOut(t *testing.T) {
 	}
 	var labels []string
 	doc.Find(`[data-testid="nav"] a`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, s.Text()) })
-	if strings.Join(labels, ",") != "Roadmap,Value streams,DORA,Trends,Settings" {
+	if strings.Join(labels, ",") != "Roadmap,Value streams,DORA,SLOs,Trends,Settings" {
 		t.Errorf("nav = %v", labels)
 	}
 	if got := doc.Find(`[data-testid="usermenu"]`).Text(); !strings.Contains(got, "pm@example.com") || !strings.Contains(got, "editor") {

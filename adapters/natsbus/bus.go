@@ -35,8 +35,16 @@ func (n Names) EventsStream() string {
 	return n.StreamPrefix + "_EVENTS"
 }
 func (n Names) DLQStream() string      { return n.StreamPrefix + "_DLQ" }
+func (n Names) AlertsStream() string   { return n.StreamPrefix + "_ALERTS" }
 func (n Names) EventsSubjects() string { return n.SubjectPrefix + ".events.>" }
 func (n Names) DLQSubjects() string    { return n.SubjectPrefix + ".dlq.>" }
+func (n Names) AlertsSubjects() string { return n.SubjectPrefix + ".alerts.>" }
+
+// SLOAlertSubject is where a service's SLO alert states go:
+// <prefix>.alerts.slo.<service>.
+func (n Names) SLOAlertSubject(service string) string {
+	return n.SubjectPrefix + ".alerts.slo." + subjectToken(service)
+}
 
 // EventSubject is where a producer publishes: <prefix>.events.<kind>.<service>.
 func (n Names) EventSubject(kind, service string) string {
@@ -229,12 +237,24 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	return b.ensureStream(ctx, jetstream.StreamConfig{
+	if err := b.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        b.names.DLQStream(),
 		Description: "Throughline dead letters: events that could not be stored, with the reason",
 		Subjects:    []string{b.names.DLQSubjects()},
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
+	}); err != nil {
+		return err
+	}
+	return b.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        b.names.AlertsStream(),
+		Description: "Throughline SLO alert states (CloudEvents), kept for systems that subscribe late",
+		Subjects:    []string{b.names.AlertsSubjects()},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      30 * 24 * time.Hour,
+		Duplicates:  5 * time.Minute,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
 	})

@@ -286,6 +286,9 @@ func notFound(err error, format string, args ...any) error {
 	return err
 }
 
+// isNoRows reports a query that found nothing.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
 // isUniqueViolation recognises a unique-constraint failure on both dialects.
 func isUniqueViolation(err error) bool {
 	if err == nil {

@@ -39,6 +39,8 @@ type App struct {
 	serveErr        chan error
 	stopMaintenance context.CancelFunc
 	maintenanceDone chan struct{}
+	stopSLOs        context.CancelFunc
+	slosDone        chan struct{}
 	demoDone        chan struct{} // closed when --demo finished publishing
 }
 
@@ -121,6 +123,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 
 	a.startMaintenance(ctx)
+	a.startSLOAlerts(ctx)
 
 	assetSet, err := assets.New()
 	if err != nil {
@@ -154,6 +157,8 @@ func (a *App) Run(ctx context.Context) error {
 		Roadmap:      store,
 		ValueStreams: store,
 		StoredEvents: store,
+		SLOs:         store,
+		SLOCodec:     sloCodec{},
 		Lag:          a.Bus.ConsumerLag,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
@@ -230,6 +235,10 @@ func (a *App) Close() error {
 	if a.stopMaintenance != nil {
 		a.stopMaintenance()
 		<-a.maintenanceDone
+	}
+	if a.stopSLOs != nil {
+		a.stopSLOs()
+		<-a.slosDone
 	}
 	if a.demoDone != nil {
 		<-a.demoDone // publishing is quick; let it finish rather than cut it

@@ -99,7 +99,7 @@ func TestBrowserSignInShowsTheLayout(t *testing.T) {
 	heading := browse(t, ctx, chromedp.Text(`h1`))
 	user := browse(t, ctx, chromedp.Text(`[data-testid="usermenu"]`))
 	url := browse(t, ctx, chromedp.Location())
-	for _, item := range []string{"Roadmap", "Value streams", "DORA", "Trends", "Settings"} {
+	for _, item := range []string{"Roadmap", "Value streams", "DORA", "SLOs", "Trends", "Settings"} {
 		if !strings.Contains(nav, item) {
 			t.Errorf("nav lacks %q: %q", item, nav)
 		}

@@ -105,6 +105,7 @@ and its password printed once.`,
 	fs.StringVar(&cfg.SecureCookies, "secure-cookies", cfg.SecureCookies, "auto (Secure when served over TLS), always or never")
 	fs.BoolVar(&cfg.TrustProxy, "trust-proxy", cfg.TrustProxy, "trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts")
+	fs.DurationVar(&cfg.SLOInterval, "slo-interval", cfg.SLOInterval, "how often SLOs are evaluated and alert state changes published to NATS (0: never)")
 	fs.StringVar(&cfg.AdminEmail, "admin-email", cfg.AdminEmail, "e-mail of the admin created on first start")
 	logFlags(fs, &cfg)
 	annotateEnv(cmd)

@@ -54,6 +54,7 @@ type Config struct {
 	MinuteRollups  time.Duration
 	EvidenceWindow time.Duration
 	AttributionWin time.Duration
+	SLOInterval    time.Duration
 
 	// Logging.
 	LogLevel  string
@@ -81,6 +82,7 @@ func DefaultConfig() Config {
 		MinuteRollups:  7 * 24 * time.Hour,
 		EvidenceWindow: 14 * 24 * time.Hour,
 		AttributionWin: 24 * time.Hour,
+		SLOInterval:    30 * time.Second,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}

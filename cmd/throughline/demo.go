@@ -185,7 +185,31 @@ func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History)
 			return fmt.Errorf("demo idea %s: %w", spec.Key, err)
 		}
 	}
-	return seedDemoStreams(ctx, store, by)
+	if err := seedDemoStreams(ctx, store, by); err != nil {
+		return err
+	}
+	return seedDemoSLOs(ctx, store, by)
+}
+
+// seedDemoSLOs declares an availability SLO per demo service from the
+// request counts its telemetry carries (http.requests.good / .total), so
+// that the incidents of the history spend their budgets.
+func seedDemoSLOs(ctx context.Context, store *sqlstore.Store, by string) error {
+	// The demo's services answer about 99.9% of requests well outside
+	// incidents; targets below that leave budgets for the incidents to spend.
+	targets := map[string]float64{"checkout": 0.998, "payments": 0.998, "search": 0.995, "catalog": 0.995, "notifications": 0.99}
+	for _, svc := range []string{"checkout", "payments", "search", "catalog", "notifications"} {
+		attrs := map[string]string{"service": svc, "env": "production"}
+		target := targets[svc]
+		_, err := store.CreateSLO(ctx, domain.SLO{Name: svc + "-availability", DisplayName: strings.ToUpper(svc[:1]) + svc[1:] + " availability",
+			Description: "Share of " + svc + " requests answered without a server error.", Service: svc,
+			Good: domain.MetricQuery{Metric: "http.requests.good", Attributes: attrs}, Total: domain.MetricQuery{Metric: "http.requests.total", Attributes: attrs},
+			Target: target, WindowDays: 28}, by)
+		if err != nil && domain.ErrorCode(err) != domain.ECONFLICT {
+			return fmt.Errorf("demo SLO for %s: %w", svc, err)
+		}
+	}
+	return nil
 }
 
 // seedDemoStreams maps the demo's value streams: one per product area with

@@ -47,6 +47,7 @@ var Nav = []NavItem{
 	{"roadmap", "Roadmap", "/roadmap"},
 	{"value-streams", "Value streams", "/value-streams"},
 	{"dora", "DORA", "/dora"},
+	{"slos", "SLOs", "/slos"},
 	{"trends", "Trends", "/trends"},
 	{"settings", "Settings", "/settings"},
 }

@@ -30,16 +30,17 @@ type TrendsView struct {
 	Streams  []Option
 	Presets  []Preset
 	// Scope names what the figures cover ("All services", "Team payments").
-	Scope      string
-	Period     string // "1 Jul – 22 Nov 2026"
-	Previous   string // the period compared with
-	Metrics    []MetricTrend
-	Compare    *CompareView
-	Outcomes   OutcomeTrends
-	Flow       FlowTrends
-	HasSLOs    bool
-	DORAHref   string
-	PrintTitle string
+	Scope       string
+	Period      string // "1 Jul – 22 Nov 2026"
+	Previous    string // the period compared with
+	Metrics     []MetricTrend
+	Compare     *CompareView
+	Outcomes    OutcomeTrends
+	Flow        FlowTrends
+	HasSLOs     bool
+	Reliability []ReliabilityTrend
+	DORAHref    string
+	PrintTitle  string
 }
 
 // MetricTrend is one DORA metric over the range: its value for the whole
@@ -64,6 +65,7 @@ type CompareView struct {
 	By      string // team, service, stream
 	Groups  []string
 	Metrics []CompareMetric
+	Omitted int // groups beyond the first maxCompareGroups, left out
 }
 
 // CompareMetric is one metric across the groups.
@@ -140,6 +142,16 @@ type ConstraintCell struct {
 	Title string
 }
 
+// ReliabilityTrend is one SLO's error budget over the range.
+type ReliabilityTrend struct {
+	Service string
+	Title   string
+	Href    string
+	Posture domain.Posture // at the end of the range
+	Chart   LineChart
+	Table   DataTable
+}
+
 // Tables lists every table of the page by id, for CSV downloads.
 func (v TrendsView) Tables() []DataTable {
 	var out []DataTable
@@ -161,6 +173,9 @@ func (v TrendsView) Tables() []DataTable {
 		out = append(out, s.Table)
 	}
 	out = append(out, v.Flow.Table)
+	for _, r := range v.Reliability {
+		out = append(out, r.Table)
+	}
 	return out
 }
 
