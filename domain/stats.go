@@ -94,3 +94,76 @@ func selectKth(xs []float64, k int) float64 {
 	sort.Float64s(sub)
 	return xs[k]
 }
+
+// Runs is a set of values held as sorted runs, such as the facts of the
+// weeks of a window: its order statistics are found without merging them.
+type Runs [][]float64
+
+// Len is the number of values.
+func (r Runs) Len() int {
+	n := 0
+	for _, run := range r {
+		n += len(run)
+	}
+	return n
+}
+
+// orderKey maps a float64 to a uint64 with the same order.
+func orderKey(f float64) uint64 {
+	b := math.Float64bits(f)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+// Kth returns the k-th smallest value (0-based) exactly: a binary search
+// over the values' order keys, counting in each run by binary search.
+func (r Runs) Kth(k int) float64 {
+	var lo, hi uint64 = 0, math.MaxUint64
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		count := 0
+		for _, run := range r {
+			count += sort.Search(len(run), func(i int) bool { return orderKey(run[i]) > mid })
+		}
+		if count > k {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	// lo is the key of the answer; find the value that has it.
+	for _, run := range r {
+		i := sort.Search(len(run), func(i int) bool { return orderKey(run[i]) >= lo })
+		if i < len(run) && orderKey(run[i]) == lo {
+			return run[i]
+		}
+	}
+	return math.NaN() // unreachable for 0 ≤ k < Len
+}
+
+// Median is the median of the runs (the mean of the two middle values of an
+// even count); nil when empty.
+func (r Runs) Median() *float64 {
+	n := r.Len()
+	if n == 0 {
+		return nil
+	}
+	hi := r.Kth(n / 2)
+	if n%2 == 1 {
+		return &hi
+	}
+	m := (r.Kth(n/2-1) + hi) / 2
+	return &m
+}
+
+// P90 is the nearest-rank 90th percentile of the runs; nil when empty.
+func (r Runs) P90() *float64 {
+	n := r.Len()
+	if n == 0 {
+		return nil
+	}
+	v := r.Kth((9*n+9)/10 - 1)
+	return &v
+}

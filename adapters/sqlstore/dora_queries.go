@@ -82,6 +82,9 @@ func (s *Store) dailyFacts(ctx context.Context, scopes []string, windows []domai
 		if b == len(windows) {
 			break
 		}
+		if day.Before(windows[b].From) {
+			continue // between two windows asked for
+		}
 		f := &out[b]
 		f.Deployments += r.Deployments
 		f.NonRollback += r.NonRollback
@@ -112,13 +115,54 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 	if r, ok := s.reports.get(key, version); ok {
 		return r, nil
 	}
-	facts, err := s.dailyFacts(ctx, scopes, []domain.Window{w})
-	if err != nil {
-		return domain.DORAReport{}, err
+	var r domain.DORAReport
+	if w.Days() <= 14 {
+		facts, err := s.dailyFacts(ctx, scopes, []domain.Window{w})
+		if err != nil {
+			return domain.DORAReport{}, err
+		}
+		r = domain.Report(w, facts[0])
+	} else {
+		// A long window is its weeks: those already read are reused, and
+		// the medians come from their sorted facts without merging.
+		parts, err := s.bucketFacts(ctx, scopes, scope, w.Buckets(domain.BucketWeek), version)
+		if err != nil {
+			return domain.DORAReport{}, err
+		}
+		r = domain.ReportParts(w, parts)
 	}
-	r := domain.Report(w, facts[0])
 	s.reports.put(key, version, r)
 	return r, nil
+}
+
+// bucketFacts returns the facts of each window, slices sorted, from the
+// parts cache or read from the rollups in one query for those missing. The
+// facts are shared: callers must not change them.
+func (s *Store) bucketFacts(ctx context.Context, scopes []string, scope string, windows []domain.Window, version int64) ([]domain.DORAFacts, error) {
+	out := make([]domain.DORAFacts, len(windows))
+	key := func(w domain.Window) string { return fmt.Sprintf("%s|%d|%d", scope, w.From.Unix(), w.To.Unix()) }
+	var missing []domain.Window
+	var at []int
+	for i, w := range windows {
+		if f, ok := s.parts.get(key(w), version); ok {
+			out[i] = f
+		} else {
+			missing, at = append(missing, w), append(at, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	facts, err := s.dailyFacts(ctx, scopes, missing)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		domain.SortFacts(&facts[j])
+		out[i] = facts[j]
+		s.parts.put(key(missing[j]), version, facts[j])
+	}
+	return out, nil
 }
 
 // versionCache keeps recent answers for the version of the rollups they
@@ -126,6 +170,7 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 type versionCache[T any] struct {
 	mu      sync.Mutex
 	entries map[string]cached[T]
+	limit   int // entries kept before the map is cleared; 0: cacheSize
 }
 
 type cached[T any] struct {
@@ -149,7 +194,11 @@ func (c *versionCache[T]) get(key string, version int64) (T, bool) {
 func (c *versionCache[T]) put(key string, version int64, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= cacheSize {
+	limit := c.limit
+	if limit <= 0 {
+		limit = cacheSize
+	}
+	if c.entries == nil || len(c.entries) >= limit {
 		c.entries = map[string]cached[T]{}
 	}
 	c.entries[key] = cached[T]{version: version, value: v}
@@ -179,13 +228,13 @@ func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket,
 	}()
 	facts := make([]domain.DORAFacts, len(buckets))
 	if ok {
-		if facts, err = s.dailyFacts(ctx, scopes, buckets); err != nil {
+		if facts, err = s.bucketFacts(ctx, scopes, scope, buckets, version); err != nil {
 			return nil, err
 		}
 	}
 	out = make([]domain.DORAReport, len(buckets))
 	for i, bw := range buckets {
-		out[i] = domain.Report(bw, facts[i])
+		out[i] = domain.ReportParts(bw, facts[i:i+1])
 	}
 	return out, nil
 }

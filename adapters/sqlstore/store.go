@@ -60,6 +60,9 @@ type Store struct {
 	flow    flowSnapshot
 	reports versionCache[domain.DORAReport]
 	trends  versionCache[[]domain.DORAReport]
+	// parts keeps the facts of week and month buckets, slices sorted, so
+	// that any window's report is assembled from them (ReportParts).
+	parts versionCache[domain.DORAFacts]
 
 	// series caches metric series ids; series are never deleted.
 	seriesMu sync.RWMutex
@@ -132,6 +135,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: dialect, now: now, prodEnvs: prod, minuteRetention: minuteRetention,
 		attributionWindow: window, shard: randomShard(), series: map[seriesKey]int64{}}
+	// Weeks and months of every scope for years fit: most are small.
+	s.parts.limit = 1 << 15
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
