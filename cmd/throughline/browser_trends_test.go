@@ -87,6 +87,22 @@ func TestBrowserExecutiveReadsTrends(t *testing.T) {
 	}
 	screenshot(t, ctx, "overview-tablet")
 
+	// The demo's SLOs: one per service, each with its budget and posture.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1366, 900), chromedp.Navigate(app.URL()+"/slos"), chromedp.WaitVisible(`[data-testid="slos"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="slo-row"]').length`)); n != 5 {
+		t.Errorf("%d demo SLOs listed, want 5", n)
+	}
+	screenshot(t, ctx, "slos")
+	if err := chromedp.Do(ctx, chromedp.Click(`//a[normalize-space()="Checkout availability"]`), chromedp.WaitVisible(`[data-testid="budget-chart"]`)); err != nil {
+		t.Fatal(err)
+	}
+	if n := browse(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="budget-chart"] path.series').length`)); n != 1 {
+		t.Error("no error-budget line drawn")
+	}
+	screenshot(t, ctx, "slo")
+
 	// Printed for a board pack: no navigation, no forms, a title that says
 	// what and when.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(794, 1123), chromedp.Navigate(app.URL()+"/trends"), chromedp.WaitVisible(`[data-testid="trend-lead_time"]`)); err != nil {
