@@ -53,8 +53,9 @@ type cloudEvent struct {
 
 // PublishSLOAlert publishes an SLO's new alert state as a structured
 // CloudEvent to <prefix>.alerts.slo.<service>; JetStream keeps it in the
-// alerts stream and every core subscriber sees it. The message id makes a
-// repeat of the same change (a retry, or two instances) one message.
+// alerts stream and every core subscriber sees it. The id names the change
+// (from which state to which, in which minute), so a retry, or two
+// instances seeing the same change in the same minute, make one message.
 func (b *Bus) PublishSLOAlert(ctx context.Context, st domain.SLOStatus, previousAlerts string, previous domain.Posture, at time.Time) error {
 	a := SLOAlert{SLO: st.SLO.Name, SLOID: st.SLO.ID, Service: st.SLO.Service, Posture: st.Posture, PreviousPosture: previous,
 		Target: st.SLO.Target, WindowDays: st.SLO.WindowDays, SLI: st.SLI, BudgetRemaining: st.Remaining, Firing: []FiringAlert{}}
@@ -69,7 +70,7 @@ func (b *Bus) PublishSLOAlert(ctx context.Context, st domain.SLOStatus, previous
 	default:
 		a.State = "posture"
 	}
-	id := st.SLO.Name + "/" + strconv.FormatInt(at.UnixMilli(), 10) + "/" + st.AlertKey() + "/" + string(st.Posture)
+	id := st.SLO.Name + "/" + strconv.FormatInt(at.Unix()/60, 10) + "/" + previousAlerts + "|" + string(previous) + ">" + st.AlertKey() + "|" + string(st.Posture)
 	ce := cloudEvent{SpecVersion: "1.0", ID: id, Source: "/throughline/slos/" + st.SLO.Name, Type: SLOAlertType,
 		Subject: st.SLO.Service, Time: at.UTC(), DataContentType: "application/json", Data: a}
 	body, err := json.Marshal(ce)
