@@ -211,6 +211,18 @@ func (s *Server) now() time.Time { return s.deps.Now() }
 // Handler returns the root handler, for tests that use httptest.
 func (s *Server) Handler() http.Handler { return s.echo }
 
+// Route is one registered method and path.
+type Route struct{ Method, Path string }
+
+// Routes lists every registered route, for tests that walk them all.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.echo.Routes() {
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	err := s.http.Serve(ln)

@@ -41,6 +41,7 @@ func (f replayFunc) Replay(ctx context.Context, id int64) error { return f(ctx, 
 
 type env struct {
 	t      *testing.T
+	server *web.Server
 	srv    *httptest.Server
 	store  *sqlstore.Store
 	natsUp *atomic.Bool
@@ -97,7 +98,7 @@ func newEnvAt(t *testing.T, tlsServer bool, now func() time.Time) *env {
 		srv = httptest.NewServer(s.Handler())
 	}
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, store: store, natsUp: up}
+	return &env{t: t, server: s, srv: srv, store: store, natsUp: up}
 }
 
 func (e *env) user(email string, role domain.Role) {
