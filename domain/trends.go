@@ -109,10 +109,15 @@ func CompareValues(current, previous *float64, higherIsBetter bool) Change {
 	return c
 }
 
+// QuarterStart is the first day of the calendar quarter t is in.
+func QuarterStart(t time.Time) time.Time {
+	return time.Date(t.Year(), ((t.Month()-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
+}
+
 // Quarters splits a window into calendar quarters, clipped to it.
 func (w Window) Quarters() []Window {
 	var out []Window
-	start := time.Date(w.From.Year(), ((w.From.Month()-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
+	start := QuarterStart(w.From)
 	for !start.After(w.To) {
 		next := start.AddDate(0, 3, 0)
 		from, to := start, next.AddDate(0, 0, -1)

@@ -97,7 +97,7 @@ func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
 	if err != nil {
 		return v, err
 	}
-	quarter := domain.Window{From: quarterStart(today), To: today}
+	quarter := domain.Window{From: domain.QuarterStart(today), To: today}
 	sh := domain.VerdictShares(list, items, []domain.Window{quarter})[0]
 	awaiting := domain.IdeasAwaitingVerdict(list, items, s.now())
 	v.Outcomes = []views.Tile{

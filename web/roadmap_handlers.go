@@ -380,12 +380,7 @@ func (s *Server) handleCreateIdea(c echo.Context) error {
 	errs := applyForm(form, &idea)
 	if len(errs) == 0 {
 		if _, err := s.deps.Roadmap.CreateIdea(ctx, idea, actor(c)); err != nil {
-			switch domain.ErrorCode(err) {
-			case domain.ECONFLICT:
-				errs["key"] = domain.ErrorMessage(err)
-			case domain.EINVALID:
-				errs["title"] = domain.ErrorMessage(err)
-			default:
+			if !formError(err, errs, "key", "title") {
 				return err
 			}
 		} else {

@@ -147,10 +147,12 @@ func (s *Server) handleSLO(c echo.Context) error {
 		return err
 	}
 	today := domain.Midnight(s.now())
-	chart, err := s.budgetChart(ctx, slo, domain.Window{From: today.AddDate(0, 0, -(sloHistoryDays - 1)), To: today})
+	w := domain.Window{From: today.AddDate(0, 0, -(sloHistoryDays - 1)), To: today}
+	hist, err := s.budgetHistory(ctx, slo, w)
 	if err != nil {
 		return err
 	}
+	chart := budgetChart(slo, w, hist)
 	v := views.SLOView{Status: st, Budget: chart}
 	if s.deps.SLOCodec != nil {
 		y, err := s.deps.SLOCodec.Marshal([]domain.SLO{slo})
@@ -162,27 +164,31 @@ func (s *Server) handleSLO(c echo.Context) error {
 	return render(c, http.StatusOK, views.SLOPage(s.page(c, slo.Title(), "slos"), v))
 }
 
-// budgetChart draws the budget remaining at the end of each day of w, with
-// the posture thresholds as bands.
-func (s *Server) budgetChart(ctx context.Context, slo domain.SLO, w domain.Window) (views.LineChart, error) {
+// budgetHistory is the budget remaining at the end of each day of w.
+func (s *Server) budgetHistory(ctx context.Context, slo domain.SLO, w domain.Window) ([]domain.BudgetPoint, error) {
 	daily, err := s.deps.SLOs.SLODaily(ctx, slo, w.From.AddDate(0, 0, -slo.WindowDays), w.End())
 	if err != nil {
-		return views.LineChart{}, err
+		return nil, err
 	}
 	var days []time.Time
 	for d := w.From; !d.After(w.To); d = d.AddDate(0, 0, 1) {
 		days = append(days, d)
 	}
+	return domain.BudgetHistory(slo, daily, days), nil
+}
+
+// budgetChart draws a budget history with the posture thresholds as bands.
+func budgetChart(slo domain.SLO, w domain.Window, hist []domain.BudgetPoint) views.LineChart {
 	c := views.LineChart{Title: slo.Title() + " — error budget remaining (%)", XFrom: w.From, XTo: w.To,
 		Bands: []views.Band{{Label: "normal", From: 50, To: 100, Class: "band-elite"}, {Label: "caution", From: 25, To: 50, Class: "band-high"},
 			{Label: "freeze non-critical work", From: 10, To: 25, Class: "band-medium"}, {Label: "change freeze", From: -1000, To: 10, Class: "band-low"}},
 		Refs: []views.RefLine{{Label: "budget spent", Value: 0, Class: "ref-baseline"}}}
-	for _, p := range domain.BudgetHistory(slo, daily, days) {
+	for _, p := range hist {
 		if p.Remaining != nil {
 			c.Points = append(c.Points, views.TimePoint{At: p.Day, Value: *p.Remaining * 100})
 		}
 	}
-	return c, nil
+	return c
 }
 
 // sloForm reads the SLO form. The target may be written as a share (0.999)
@@ -244,21 +250,22 @@ func (s *Server) handleCreateSLO(c echo.Context) error {
 			s.forgetSLOStatuses()
 			return s.redirectWithFlash(c, "/slos/"+strconv.FormatInt(created.ID, 10), "success", "SLO created.")
 		}
-		if !formError(err, errs, "name") {
+		if !formError(err, errs, "name", "") {
 			return err
 		}
 	}
 	return s.sloFormPage(c, http.StatusUnprocessableEntity, views.SLOFormView{Form: form, Errors: errs})
 }
 
-// formError turns a store's validation or conflict error into form messages;
+// formError turns a store's conflict or validation error into the message
+// of a form field (conflictField, invalidField; "" is the whole form);
 // false for any other error.
-func formError(err error, errs map[string]string, conflictField string) bool {
+func formError(err error, errs map[string]string, conflictField, invalidField string) bool {
 	switch domain.ErrorCode(err) {
-	case domain.EINVALID:
-		errs[""] = domain.ErrorMessage(err)
 	case domain.ECONFLICT:
 		errs[conflictField] = domain.ErrorMessage(err)
+	case domain.EINVALID:
+		errs[invalidField] = domain.ErrorMessage(err)
 	default:
 		return false
 	}
@@ -311,7 +318,7 @@ func (s *Server) handleUpdateSLO(c echo.Context) error {
 			s.forgetSLOStatuses()
 			return s.redirectWithFlash(c, "/slos/"+strconv.FormatInt(id, 10), "success", "SLO saved.")
 		}
-		if !formError(err, errs, "name") {
+		if !formError(err, errs, "name", "") {
 			return err
 		}
 	}
@@ -435,17 +442,6 @@ type alertJSON struct {
 	Firing    bool     `json:"firing"`
 }
 
-// durationName writes a burn window as 5m, 1h, 3d.
-func durationName(d time.Duration) string {
-	switch {
-	case d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	case d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	}
-	return strconv.Itoa(int(d/time.Minute)) + "m"
-}
-
 func toSLOJSON(st domain.SLOStatus) sloJSON {
 	s := st.SLO
 	q := func(m domain.MetricQuery) metricQueryJSON {
@@ -463,11 +459,11 @@ func toSLOJSON(st domain.SLOStatus) sloJSON {
 		out.Posture = &p
 	}
 	for _, d := range domain.BurnWindows() {
-		out.BurnRates[durationName(d)] = st.BurnRates[d]
+		out.BurnRates[views.WindowName(d, "")] = st.BurnRates[d]
 	}
 	for _, a := range st.Alerts {
 		out.Alerts = append(out.Alerts, alertJSON{Name: a.Alert.Name, Severity: a.Alert.Severity, Factor: a.Alert.Factor,
-			Long: durationName(a.Alert.Long), Short: durationName(a.Alert.Short), LongRate: a.LongRate, ShortRate: a.ShortRate, Firing: a.Firing})
+			Long: views.WindowName(a.Alert.Long, ""), Short: views.WindowName(a.Alert.Short, ""), LongRate: a.LongRate, ShortRate: a.ShortRate, Firing: a.Firing})
 	}
 	return out
 }

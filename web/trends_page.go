@@ -38,16 +38,11 @@ type trendsQuery struct {
 	raw     views.TrendsQuery
 }
 
-// quarterStart is the first day of the quarter t is in.
-func quarterStart(t time.Time) time.Time {
-	return time.Date(t.Year(), ((t.Month()-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
-}
-
 func (s *Server) trendsQuery(c echo.Context) (trendsQuery, error) {
 	var q trendsQuery
 	// Default: the last two quarters, the current one to date and the one
 	// before it.
-	w, err := s.windowQueryFrom(c, func(to time.Time) time.Time { return quarterStart(to).AddDate(0, -3, 0) })
+	w, err := s.windowQueryFrom(c, func(to time.Time) time.Time { return domain.QuarterStart(to).AddDate(0, -3, 0) })
 	if err != nil {
 		return q, err
 	}
@@ -296,7 +291,7 @@ func (s *Server) trendsView(ctx context.Context, q trendsQuery) (views.TrendsVie
 		return v, err
 	}
 	if q.compare != "" {
-		if v.Compare, err = s.compareTrends(ctx, q, services, streams); err != nil {
+		if v.Compare, err = s.compareTrends(ctx, q, services, v.Teams, streams); err != nil {
 			return v, err
 		}
 	}
@@ -338,21 +333,20 @@ func (s *Server) reliabilityTrends(ctx context.Context, q trendsQuery, f domain.
 			len(f.Services) > 0 && !slices.Contains(f.Services, slo.Service):
 			continue
 		}
-		chart, err := s.budgetChart(ctx, slo, q.w)
+		hist, err := s.budgetHistory(ctx, slo, q.w)
 		if err != nil {
 			return nil, true, err
 		}
 		id := "slo-" + strconv.FormatInt(slo.ID, 10)
+		chart := budgetChart(slo, q.w, hist)
 		chart.CSV = q.csvHref(id)
 		t := views.ReliabilityTrend{Service: slo.Service, Title: slo.Title(), Href: "/slos/" + strconv.FormatInt(slo.ID, 10), Chart: chart,
 			Table: views.DataTable{ID: id, Title: chart.Title, CSV: chart.CSV, Head: []string{"day", "budget remaining (0–1)", "posture"}}}
-		for _, p := range chart.Points {
-			r := p.Value / 100
-			t.Table.Rows = append(t.Table.Rows, []string{p.At.Format(domain.DateLayout), views.CSVNumber(r), string(domain.PostureOf(&r))})
-		}
-		if n := len(chart.Points); n > 0 {
-			r := chart.Points[n-1].Value / 100
-			t.Posture = domain.PostureOf(&r)
+		for _, p := range hist {
+			if p.Remaining != nil {
+				t.Table.Rows = append(t.Table.Rows, []string{p.Day.Format(domain.DateLayout), views.CSVNumber(*p.Remaining), string(p.Posture)})
+				t.Posture = p.Posture // the last day with data
+			}
 		}
 		out = append(out, t)
 	}
@@ -386,7 +380,7 @@ func trendsScope(q trendsQuery) string {
 
 func (s *Server) trendsPresets(q trendsQuery, v *views.TrendsView) {
 	today := domain.Midnight(s.now())
-	qs := quarterStart(today)
+	qs := domain.QuarterStart(today)
 	for _, p := range []struct {
 		label string
 		from  time.Time
@@ -502,7 +496,7 @@ func trendTable(id, title string, m domain.TrendMetric, trend []domain.DORARepor
 }
 
 // compareTrends draws every metric for each team, service or value stream.
-func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []domain.Service, streams []domain.ValueStream) (*views.CompareView, error) {
+func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []domain.Service, teams []string, streams []domain.ValueStream) (*views.CompareView, error) {
 	type group struct {
 		name   string
 		filter domain.DORAFilter
@@ -512,10 +506,6 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 	var groups []group
 	switch q.compare {
 	case "team":
-		teams, err := s.deps.DORA.Teams(ctx)
-		if err != nil {
-			return nil, err
-		}
 		for _, t := range teams {
 			groups = append(groups, group{t, domain.DORAFilter{Team: t}, true, "/trends?" + q.encode("team", t, "compare", "").Encode()})
 		}

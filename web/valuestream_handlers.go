@@ -326,14 +326,10 @@ func (s *Server) handleCreateValueStream(c echo.Context) error {
 	errs := applyStreamForm(f, &vs)
 	if len(errs) == 0 {
 		created, err := s.deps.ValueStreams.CreateValueStream(ctx, vs, actor(c))
-		switch {
-		case err == nil:
+		if err == nil {
 			return s.redirectWithFlash(c, "/value-streams/"+strconv.FormatInt(created.ID, 10), "success", "Value stream "+created.Name+" created.")
-		case domain.ErrorCode(err) == domain.ECONFLICT:
-			errs["name"] = domain.ErrorMessage(err)
-		case domain.ErrorCode(err) == domain.EINVALID:
-			errs["stages"] = domain.ErrorMessage(err)
-		default:
+		}
+		if !formError(err, errs, "name", "stages") {
 			return err
 		}
 	}
@@ -382,12 +378,10 @@ func (s *Server) handleUpdateValueStream(c echo.Context) error {
 	case err == nil:
 		return s.redirectWithFlash(c, "/value-streams/"+strconv.FormatInt(id, 10), "success", "Saved. The stream's history was recomputed under the new rules.")
 	case err == errFormInvalid:
-	case domain.ErrorCode(err) == domain.ECONFLICT:
-		errs = map[string]string{"name": domain.ErrorMessage(err)}
-	case domain.ErrorCode(err) == domain.EINVALID:
-		errs = map[string]string{"stages": domain.ErrorMessage(err)}
 	default:
-		return err
+		if errs = map[string]string{}; !formError(err, errs, "name", "stages") {
+			return err
+		}
 	}
 	v, err := s.streamFormView(ctx, true, id, f, errs)
 	if err != nil {

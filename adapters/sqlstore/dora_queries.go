@@ -115,22 +115,13 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 	if r, ok := s.reports.get(key, version); ok {
 		return r, nil
 	}
-	var r domain.DORAReport
-	if w.Days() <= 14 {
-		facts, err := s.dailyFacts(ctx, scopes, []domain.Window{w})
-		if err != nil {
-			return domain.DORAReport{}, err
-		}
-		r = domain.Report(w, facts[0])
-	} else {
-		// A long window is its weeks: those already read are reused, and
-		// the medians come from their sorted facts without merging.
-		parts, err := s.bucketFacts(ctx, scopes, scope, w.Buckets(domain.BucketWeek), version)
-		if err != nil {
-			return domain.DORAReport{}, err
-		}
-		r = domain.ReportParts(w, parts)
+	// A window is its weeks: those already read are reused, and the medians
+	// come from their sorted facts without merging.
+	parts, err := s.bucketFacts(ctx, scopes, scope, w.Buckets(domain.BucketWeek), version)
+	if err != nil {
+		return domain.DORAReport{}, err
 	}
+	r := domain.ReportParts(w, parts)
 	s.reports.put(key, version, r)
 	return r, nil
 }

@@ -43,14 +43,6 @@ func (r *sloRow) toDomain() domain.SLO {
 	return s
 }
 
-func attrsJSON(m map[string]string) string {
-	if len(m) == 0 {
-		return "{}"
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
 func cleanSLO(s *domain.SLO) {
 	s.Name, s.DisplayName = strings.TrimSpace(s.Name), strings.TrimSpace(s.DisplayName)
 	s.Description, s.Service = strings.TrimSpace(s.Description), strings.TrimSpace(s.Service)
@@ -59,7 +51,7 @@ func cleanSLO(s *domain.SLO) {
 
 func fromSLO(s *domain.SLO) *sloRow {
 	return &sloRow{ID: s.ID, Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Service: s.Service,
-		GoodMetric: s.Good.Metric, GoodAttrs: attrsJSON(s.Good.Attributes), TotalMetric: s.Total.Metric, TotalAttrs: attrsJSON(s.Total.Attributes),
+		GoodMetric: s.Good.Metric, GoodAttrs: canonicalAttrs(s.Good.Attributes), TotalMetric: s.Total.Metric, TotalAttrs: canonicalAttrs(s.Total.Attributes),
 		Target: s.Target, WindowDays: s.WindowDays, CreatedAt: micros(s.CreatedAt), UpdatedAt: micros(s.UpdatedAt)}
 }
 
@@ -232,40 +224,22 @@ func (s *Store) SetSLOState(ctx context.Context, id int64, st SLOState) error {
 // countPoints reads the good and total sums of an SLO per bucket of a
 // rollup resolution in [from, to).
 func (s *Store) countPoints(ctx context.Context, slo *domain.SLO, res string, from, to time.Time) ([]domain.CountPoint, error) {
-	sums := func(q domain.MetricQuery) (map[int64]float64, error) {
-		ids, err := s.matchingSeries(ctx, q.Metric, q.Attributes)
-		if err != nil || len(ids) == 0 {
-			return nil, err
-		}
-		var rows []struct {
-			Bucket int64   `bun:"bucket"`
-			Sum    float64 `bun:"sum"`
-		}
-		if err := s.db.NewSelect().Model((*rollupRow)(nil)).ColumnExpr("bucket, SUM(sum) AS sum").
-			Where("series_id IN (?)", bun.In(ids)).Where("res = ?", res).
-			Where("bucket >= ?", micros(from)).Where("bucket < ?", micros(to)).
-			Group("bucket").Scan(ctx, &rows); err != nil {
-			return nil, err
-		}
-		out := make(map[int64]float64, len(rows))
-		for _, r := range rows {
-			out[r.Bucket] = r.Sum
-		}
-		return out, nil
-	}
-	good, err := sums(slo.Good)
+	good, err := s.MetricSeries(ctx, slo.Good.Metric, slo.Good.Attributes, res, from, to)
 	if err != nil {
 		return nil, err
 	}
-	total, err := sums(slo.Total)
+	total, err := s.MetricSeries(ctx, slo.Total.Metric, slo.Total.Attributes, res, from, to)
 	if err != nil {
 		return nil, err
 	}
-	pts := make([]domain.CountPoint, 0, len(total))
-	for b, t := range total {
-		pts = append(pts, domain.CountPoint{At: fromMicros(b), Counts: domain.Counts{Good: good[b], Total: t}})
+	goodAt := make(map[time.Time]float64, len(good))
+	for _, p := range good {
+		goodAt[p.Start] = p.Sum
 	}
-	sort.Slice(pts, func(i, j int) bool { return pts[i].At.Before(pts[j].At) })
+	pts := make([]domain.CountPoint, len(total)) // MetricSeries answers in time order
+	for i, p := range total {
+		pts[i] = domain.CountPoint{At: p.Start, Counts: domain.Counts{Good: goodAt[p.Start], Total: p.Sum}}
+	}
 	return pts, nil
 }
 

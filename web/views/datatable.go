@@ -15,25 +15,22 @@ type DataTable struct {
 	CSV   string // download link
 }
 
-// csvNumber writes a value for a spreadsheet: full precision, no units.
-func csvNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-// CSVNumber is csvNumber for handlers that build tables.
-func CSVNumber(v float64) string { return csvNumber(v) }
+// CSVNumber writes a value for a spreadsheet: full precision, no units.
+func CSVNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // CSVOptional writes an optional value, empty when missing.
 func CSVOptional(v *float64) string {
 	if v == nil {
 		return ""
 	}
-	return csvNumber(*v)
+	return CSVNumber(*v)
 }
 
 // Table is a line chart's numbers.
 func (c LineChart) Table(id string) DataTable {
 	t := DataTable{ID: id, Title: c.Title, CSV: c.CSV, Head: []string{"date", columnName(c.Title, c.Unit)}}
 	for _, p := range c.Points {
-		t.Rows = append(t.Rows, []string{p.At.UTC().Format(time.DateOnly), csvNumber(p.Value)})
+		t.Rows = append(t.Rows, []string{p.At.UTC().Format(time.DateOnly), CSVNumber(p.Value)})
 	}
 	return t
 }
@@ -51,7 +48,7 @@ func (c StackedBars) Table(id string) DataTable {
 			if i < len(s.Values) {
 				v = s.Values[i]
 			}
-			row = append(row, csvNumber(v))
+			row = append(row, CSVNumber(v))
 		}
 		t.Rows = append(t.Rows, row)
 	}
