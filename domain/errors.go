@@ -6,7 +6,8 @@ import (
 )
 
 // Error codes. The web layer maps each to one HTTP status; the event consumer
-// maps EINVALID to a dead letter and anything else to a bounded retry.
+// maps EINVALID to a dead letter, EUNAVAILABLE to a retry without limit (an
+// outage is not a poison message) and anything else to a bounded retry.
 const (
 	ECONFLICT     = "conflict"
 	EINTERNAL     = "internal"
@@ -16,6 +17,10 @@ const (
 	EFORBIDDEN    = "forbidden"
 	ETOOMANY      = "too_many_requests"
 	ETOOLARGE     = "too_large"
+	// EUNAVAILABLE: a dependency cannot do its part now (the disk is full,
+	// the database is locked or unreachable); the same request will succeed
+	// once it recovers.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is the one error type that crosses package boundaries with a meaning
@@ -26,9 +31,18 @@ type Error struct {
 	// Reason is a short machine-readable cause for rejected events
 	// ("not_json", "unsupported_type", …); it names the dead-letter subject.
 	Reason string
+	// Err is the underlying cause, for logs; never shown to users.
+	Err error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s [%v]", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {

@@ -21,6 +21,7 @@ var statusOf = map[string]int{
 	domain.ETOOMANY:      http.StatusTooManyRequests,
 	domain.EINTERNAL:     http.StatusInternalServerError,
 	domain.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // codeOf is the reverse, for errors raised by echo itself.

@@ -233,6 +233,7 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) {
 	c.batches.Add(1)
 	var healthErr error
 	healthChecked := false
+	var retries []retry
 	for i, m := range msgs {
 		err := errs[i]
 		if err == nil {
@@ -246,7 +247,9 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) {
 			c.deadLetter(ctx, m, reason, domain.ErrorMessage(err))
 			continue
 		}
-		if int(m.NumDelivered) >= c.opts.MaxDeliver {
+		// An outage (EUNAVAILABLE, or Healthy failing) is not a poison
+		// message: it is retried however long it lasts.
+		if int(m.NumDelivered) >= c.opts.MaxDeliver && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 			if !healthChecked && c.opts.Healthy != nil {
 				healthErr, healthChecked = c.opts.Healthy(ctx), true
 			}
@@ -256,8 +259,14 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) {
 				continue
 			}
 		}
-		c.retry(m, err)
+		retries = append(retries, retry{m, err})
 	}
+	c.retry(retries)
+}
+
+type retry struct {
+	m   *Message
+	err error
 }
 
 // safeHandle calls the handler, turning a panic into an error for every
@@ -279,12 +288,22 @@ func (c *Consumer) safeHandle(ctx context.Context, msgs []*Message) (errs []erro
 	return errs
 }
 
-func (c *Consumer) retry(m *Message, err error) {
-	delay := time.Duration(1<<min(m.NumDelivered, 7)) * 250 * time.Millisecond
-	delay = min(delay, 30*time.Second)
-	c.log.Warn("cannot store event yet; will retry", "seq", m.StreamSeq, "delivery", m.NumDelivered, "retry_in", delay, "err", err)
-	c.retried.Add(1)
-	_ = m.msg.NakWithDelay(delay)
+// retry hands messages back to be redelivered after a delay that grows
+// with their deliveries, logging one line per batch (and per distinct error)
+// rather than one per message.
+func (c *Consumer) retry(rs []retry) {
+	logged := map[string]bool{}
+	for _, r := range rs {
+		delay := time.Duration(1<<min(r.m.NumDelivered, 7)) * 250 * time.Millisecond
+		delay = min(delay, 30*time.Second)
+		if msg := r.err.Error(); !logged[msg] {
+			logged[msg] = true
+			c.log.Warn("cannot store events yet; will retry", "events", len(rs), "seq", r.m.StreamSeq,
+				"delivery", r.m.NumDelivered, "retry_in", delay, "err", r.err)
+		}
+		c.retried.Add(1)
+		_ = r.m.msg.NakWithDelay(delay)
+	}
 }
 
 // deadLetter records the message, copies it to the dead-letter stream with
@@ -297,12 +316,12 @@ func (c *Consumer) deadLetter(ctx context.Context, m *Message, reason, message s
 	}
 	if c.sink != nil {
 		if err := c.sink(ctx, dl); err != nil {
-			c.retry(m, fmt.Errorf("record dead letter: %w", err))
+			c.retry([]retry{{m, fmt.Errorf("record dead letter: %w", err)}})
 			return
 		}
 	}
 	if err := c.bus.PublishDeadLetter(ctx, dl); err != nil {
-		c.retry(m, fmt.Errorf("publish dead letter: %w", err))
+		c.retry([]retry{{m, fmt.Errorf("publish dead letter: %w", err)}})
 		return
 	}
 	c.log.Warn("dead letter", "reason", reason, "subject", m.Subject, "seq", m.StreamSeq, "error", message)

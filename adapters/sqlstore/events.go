@@ -47,7 +47,8 @@ const insertChunk = 400
 // StoreEvents stores a batch of events and updates every projection in one
 // transaction. Each event's outcome is returned in order: stored, duplicate
 // (identity already stored, or repeated in the batch) or redelivered (the
-// same stream message came again after a crash before its ack).
+// same stream message came again after a crash before its ack). An error the
+// database will get over (disk full, locked, unreachable) is EUNAVAILABLE.
 func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]domain.StoreOutcome, error) {
 	out := make([]domain.StoreOutcome, len(recs))
 	if len(recs) == 0 {
@@ -155,7 +156,7 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 			s.flow.invalidate()
 		}
 	}
-	return out, err
+	return out, unavailable(err)
 }
 
 // storedSeqs returns the stream sequence that stored each identity.

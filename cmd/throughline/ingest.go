@@ -55,7 +55,8 @@ func (in *ingestor) handle(ctx context.Context, msgs []*natsbus.Message) []error
 	if len(batch) == 0 {
 		return errs
 	}
-	if err := in.store1(ctx, batch); err != nil && len(batch) > 1 {
+	err := in.store1(ctx, batch)
+	if err != nil && len(batch) > 1 && domain.ErrorCode(err) != domain.EUNAVAILABLE {
 		// Find the event that fails (a poison message) by storing one at a
 		// time; the others succeed and are acked.
 		in.log.Warn("batch failed; storing one by one", "events", len(batch), "err", err)
@@ -63,7 +64,9 @@ func (in *ingestor) handle(ctx context.Context, msgs []*natsbus.Message) []error
 			errs[p.index] = in.store1(ctx, []pending{p})
 		}
 	} else if err != nil {
-		errs[batch[0].index] = err
+		for _, p := range batch { // an outage fails them all alike
+			errs[p.index] = err
+		}
 	}
 	return errs
 }
