@@ -23,7 +23,7 @@ import (
 
 // buildBinary compiles throughline once for the tests that run it as a
 // separate process.
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "throughline")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -34,7 +34,7 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
