@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,35 @@ func actor(c echo.Context) string {
 		return u.Email
 	}
 	return "unknown"
+}
+
+// userEmail names a user in the audit log: the e-mail still means
+// something once the account is gone, which its id does not.
+func (s *Server) userEmail(ctx context.Context, id int64) (string, error) {
+	users, err := s.deps.Admin.Users(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, u := range users {
+		if u.ID == id {
+			return u.Email, nil
+		}
+	}
+	return strconv.FormatInt(id, 10), nil
+}
+
+// tokenName names a token in the audit log.
+func (s *Server) tokenName(ctx context.Context, id int64) (string, error) {
+	toks, err := s.deps.Admin.Tokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range toks {
+		if t.ID == id {
+			return t.Name, nil
+		}
+	}
+	return strconv.FormatInt(id, 10), nil
 }
 
 func pathID(c echo.Context) (int64, error) {
@@ -86,7 +116,11 @@ func (s *Server) handleSetUserRole(c echo.Context) error {
 		}
 		return err
 	}
-	if err := s.deps.Admin.Audit(ctx, actor(c), "user.role", strconv.FormatInt(id, 10), "role "+string(role)); err != nil {
+	email, err := s.userEmail(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Admin.Audit(ctx, actor(c), "user.role", email, "role "+string(role)); err != nil {
 		return err
 	}
 	return s.redirectWithFlash(c, "/settings/users", "success", "Role changed to "+string(role)+".")
@@ -101,13 +135,17 @@ func (s *Server) handleDeleteUser(c echo.Context) error {
 		return s.redirectWithFlash(c, "/settings/users", "error", "You cannot remove your own account.")
 	}
 	ctx := c.Request().Context()
+	email, err := s.userEmail(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := s.deps.Admin.DeleteUser(ctx, id); err != nil {
 		if code := domain.ErrorCode(err); code == domain.ECONFLICT || code == domain.ENOTFOUND {
 			return s.redirectWithFlash(c, "/settings/users", "error", domain.ErrorMessage(err))
 		}
 		return err
 	}
-	if err := s.deps.Admin.Audit(ctx, actor(c), "user.delete", strconv.FormatInt(id, 10), ""); err != nil {
+	if err := s.deps.Admin.Audit(ctx, actor(c), "user.delete", email, "id "+strconv.FormatInt(id, 10)); err != nil {
 		return err
 	}
 	return s.redirectWithFlash(c, "/settings/users", "success", "User removed; their sessions have ended.")
@@ -163,13 +201,18 @@ func (s *Server) handleRevokeToken(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	name, err := s.tokenName(ctx, id)
+	if err != nil {
+		return err
+	}
 	if err := s.deps.Admin.RevokeToken(ctx, id); err != nil {
 		if domain.ErrorCode(err) == domain.ENOTFOUND {
 			return s.redirectWithFlash(c, "/settings/tokens", "error", domain.ErrorMessage(err))
 		}
 		return err
 	}
-	if err := s.deps.Admin.Audit(ctx, actor(c), "token.revoke", strconv.FormatInt(id, 10), ""); err != nil {
+	// Names repeat; the id tells which token it was.
+	if err := s.deps.Admin.Audit(ctx, actor(c), "token.revoke", name, "id "+strconv.FormatInt(id, 10)); err != nil {
 		return err
 	}
 	return s.redirectWithFlash(c, "/settings/tokens", "success", "Token revoked. Requests that use it are refused from now on.")

@@ -224,7 +224,8 @@ func writeCSV(c echo.Context, filename string, t views.DataTable) error {
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
-	if err := w.Write(t.Head); err != nil {
+	// The head names teams and services when groups are compared.
+	if err := w.Write(csvSafe(t.Head)); err != nil {
 		return err
 	}
 	for _, r := range t.Rows {

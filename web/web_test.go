@@ -61,21 +61,47 @@ func newEnv(t *testing.T, tlsServer bool) *env {
 // newEnvAt is newEnv with the server's clock set (nil: the real one).
 func newEnvAt(t *testing.T, tlsServer bool, now func() time.Time) *env {
 	t.Helper()
-	store := sqltest.Open(t, sqlstore.SQLite)
+	return newEnvWith(t, envOptions{tls: tlsServer, now: now})
+}
+
+// envOptions vary the test server: the database, the settings the security
+// tests change (a logger, a trusted proxy…) and the event gateway.
+type envOptions struct {
+	tls     bool
+	now     func() time.Time
+	dialect sqlstore.Dialect                       // SQLite when empty
+	config  func(*web.Config)                      // changes to the test settings
+	events  func(*sqlstore.Store) web.EventGateway // nil: one that accepts nothing
+}
+
+func newEnvWith(t *testing.T, o envOptions) *env {
+	t.Helper()
+	if o.dialect == "" {
+		o.dialect = sqlstore.SQLite
+	}
+	store := sqltest.Open(t, o.dialect)
 	a, err := assets.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := new(atomic.Bool)
 	up.Store(true)
-	s, err := web.New(web.Config{Version: "test", SignInRate: 5}, web.Deps{
+	cfg := web.Config{Version: "test", SignInRate: 5}
+	if o.config != nil {
+		o.config(&cfg)
+	}
+	// The real gateway and replayer join NATS and the decoder; the
+	// end-to-end tests in cmd/throughline drive them. Here they only need
+	// to answer.
+	var events web.EventGateway = gatewayFunc(func(context.Context, http.Header, []byte) ([]web.EventResult, error) { return nil, nil })
+	if o.events != nil {
+		events = o.events(store)
+	}
+	s, err := web.New(cfg, web.Deps{
 		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store, ValueStreams: store, StoredEvents: store,
-		// The real gateway and replayer join NATS and the decoder; the
-		// end-to-end tests in cmd/throughline drive them. Here they only
-		// need to answer.
-		Events:   gatewayFunc(func(context.Context, http.Header, []byte) ([]web.EventResult, error) { return nil, nil }),
+		Events:   events,
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
-		Now:      now,
+		Now:      o.now,
 		SLOs:     store,
 		SLOCodec: sloCodec{},
 		Checks: []web.Check{
@@ -92,7 +118,7 @@ func newEnvAt(t *testing.T, tlsServer bool, now func() time.Time) *env {
 		t.Fatal(err)
 	}
 	var srv *httptest.Server
-	if tlsServer {
+	if o.tls {
 		srv = httptest.NewTLSServer(s.Handler())
 	} else {
 		srv = httptest.NewServer(s.Handler())

@@ -129,17 +129,18 @@ func (s *Store) UpdateSLO(ctx context.Context, id int64, by string, update func(
 	return out, err
 }
 
-// DeleteSLO removes an SLO.
+// DeleteSLO removes an SLO. The audit entry keeps its name, which the id
+// alone no longer tells once the row is gone.
 func (s *Store) DeleteSLO(ctx context.Context, id int64, by string) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Model((*sloRow)(nil)).Where("id = ?", id).Exec(ctx)
-		if err != nil {
+		row := new(sloRow)
+		if err := tx.NewSelect().Model(row).Where("id = ?", id).Scan(ctx); err != nil {
+			return notFound(err, "No SLO %d.", id)
+		}
+		if _, err := tx.NewDelete().Model(row).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return domain.Errorf(domain.ENOTFOUND, "No SLO %d.", id)
-		}
-		return audit(ctx, tx, s.now(), by, "slo.delete", fmt.Sprint(id), "")
+		return audit(ctx, tx, s.now(), by, "slo.delete", fmt.Sprint(id), row.Name)
 	})
 }
 
