@@ -47,6 +47,24 @@ func TestBrowserValueStreams(t *testing.T) {
 	}
 	screenshot(t, ctx, "value-stream-map")
 
+	// The team changes when work counts as in Build: from its first build
+	// to its key-result window opening. History is recomputed on save.
+	before := browse(t, ctx, chromedp.Text(`[data-testid="stage-2"] [data-testid="arrivals"]`))
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="edit-stream"]`),
+		chromedp.WaitVisible(`[data-testid="stream-form"]`),
+		chromedp.SetValue(`input[name="stage.2.rule"]`, "keyresult"),
+		chromedp.Submit(`[data-testid="stream-form"]`),
+		chromedp.WaitVisible(`[data-testid="vsm"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if after := browse(t, ctx, chromedp.Text(`[data-testid="stage-2"] [data-testid="arrivals"]`)); after == before {
+		t.Errorf("Build arrivals/departures still %q after its rule changed", after)
+	} else {
+		t.Logf("Build arrivals/departures %q before the rule change, %q after", before, after)
+	}
+
 	// A new stream through the form, first with a rule that names no
 	// trigger: the message shows and what was typed stays.
 	if err := chromedp.Do(ctx,
