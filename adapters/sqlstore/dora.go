@@ -156,6 +156,26 @@ func unpackFloats(dst []float64, b []byte) []float64 {
 }
 
 // processDora re-evaluates dirty services and refreshes affected rollups.
+// derivedLockKey names the PostgreSQL advisory lock that serialises the
+// derivation of projections, DORA facts and rollups across instances.
+const derivedLockKey = 7_236_041_191 // arbitrary, fixed: "throughline derive"
+
+// lockDerived makes the transaction the only one, across every instance on
+// the database, that derives state from what is stored until it ends. What
+// another writer committed before is visible to every statement after it
+// (read committed), so each derivation starts from the whole truth; the
+// events themselves are inserted before it, concurrently, keyed by their
+// identity. SQLite has one writer at a time anyway.
+func (s *Store) lockDerived(ctx context.Context, tx bun.Tx) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", derivedLockKey); err != nil {
+		return fmt.Errorf("wait for the derivation lock: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) processDora(ctx context.Context, tx bun.Tx, w *doraWork) error {
 	if w.empty() {
 		return nil

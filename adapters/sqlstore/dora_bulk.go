@@ -19,6 +19,9 @@ import (
 func (s *Store) RecomputeAllDORA(ctx context.Context) error {
 	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockDerived(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := s.generation(ctx, tx, true); err != nil {
 			return err
 		}

@@ -501,6 +501,9 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 	}
 	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockDerived(ctx, tx); err != nil {
+			return err
+		}
 		dep, err := productionDeployment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -528,6 +531,9 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 func (s *Store) ClearOverride(ctx context.Context, id domain.Identity, by string) error {
 	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockDerived(ctx, tx); err != nil {
+			return err
+		}
 		dep, err := productionDeployment(ctx, tx, id)
 		if err != nil {
 			return err
@@ -586,6 +592,9 @@ func (s *Store) SetServiceTeam(ctx context.Context, service, team, by string) er
 	team = strings.TrimSpace(team)
 	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := s.lockDerived(ctx, tx); err != nil {
+			return err
+		}
 		before, err := s.teamsOf(ctx, tx, []string{service})
 		if err != nil {
 			return err

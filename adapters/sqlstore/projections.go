@@ -191,6 +191,9 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 	if len(items) == 0 {
 		return nil
 	}
+	if err := s.lockDerived(ctx, tx); err != nil {
+		return err
+	}
 	changes := map[string]*changeRow{}
 	artifactChanges := map[[2]string]*artifactChangeRow{}
 	artifacts := map[string]*artifactRow{}
