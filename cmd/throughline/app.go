@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -42,11 +44,12 @@ type App struct {
 	stopSLOs        context.CancelFunc
 	slosDone        chan struct{}
 	demoDone        chan struct{} // closed when --demo finished publishing
+	instance        string        // names this process in leases
 }
 
 // NewApp returns an App that has not started yet.
 func NewApp(cfg Config, log *slog.Logger, out io.Writer) *App {
-	return &App{Config: cfg, Log: log, Out: out, serveErr: make(chan error, 1)}
+	return &App{Config: cfg, Log: log, Out: out, serveErr: make(chan error, 1), instance: instanceName()}
 }
 
 // Run starts everything and returns once the app serves requests. On error,
@@ -360,4 +363,14 @@ func redactURLs(s string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// instanceName names this process among the instances sharing a database:
+// host, process id and a random suffix (a restarted process is another
+// instance).
+func instanceName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

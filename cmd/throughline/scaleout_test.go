@@ -8,8 +8,11 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/adapters/demo"
@@ -44,7 +47,7 @@ type cluster struct {
 	token string
 }
 
-func startCluster(t *testing.T, n int, h demo.History) *cluster {
+func startCluster(t *testing.T, n int, configure func(*Config)) *cluster {
 	t.Helper()
 	dsn := sqltest.PostgresDSN(t)
 	url := natstest.ExternalURL(t)
@@ -55,6 +58,9 @@ func startCluster(t *testing.T, n int, h demo.History) *cluster {
 		cfg.DB, cfg.NATS = dsn, url
 		cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
 		cfg.IngestBatch = 100
+		if configure != nil {
+			configure(&cfg)
+		}
 		app := NewApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 		if err := app.Run(context.Background()); err != nil {
 			app.Close()
@@ -69,9 +75,6 @@ func startCluster(t *testing.T, n int, h demo.History) *cluster {
 		_ = js.DeleteStream(context.Background(), names.DLQStream())
 		_ = js.DeleteStream(context.Background(), names.AlertsStream())
 	})
-	if err := seedDemoRoadmap(context.Background(), c.apps[0].Store, h); err != nil {
-		t.Fatal(err)
-	}
 	c.token = token(t, c.apps[0], domain.ScopeRead)
 	return c
 }
@@ -174,7 +177,10 @@ func TestThreeInstancesAgreeWithOne(t *testing.T) {
 	opts := demo.Options{Days: 60, Seed: 12, End: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}
 	h := demo.Generate(opts)
 	run := func(n int) (ingestStatus, map[string]string) {
-		c := startCluster(t, n, h)
+		c := startCluster(t, n, nil)
+		if err := seedDemoRoadmap(context.Background(), c.apps[0].Store, h); err != nil {
+			t.Fatal(err)
+		}
 		msgs := shuffledDemo(t, h, c.apps[0].Bus.Names().SubjectPrefix, 1)
 		st := c.ingest(t, msgs)
 		if st.Stored != int64(len(msgs)) || st.DeadLetters != 0 {
@@ -192,5 +198,100 @@ func TestThreeInstancesAgreeWithOne(t *testing.T) {
 	}
 	if len(one) < 7 {
 		t.Fatalf("only %d answers compared", len(one))
+	}
+}
+
+// TestOneInstanceEvaluatesSLOs (issue 10): of two instances only the
+// holder of the SLO lease evaluates SLOs, so an alert is published once;
+// when the holder stops, the other takes over.
+func TestOneInstanceEvaluatesSLOs(t *testing.T) {
+	c := startCluster(t, 2, func(cfg *Config) { cfg.SLOInterval = 100 * time.Millisecond })
+	ctx := t.Context()
+	nc, err := nats.Connect(natstest.ExternalURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync(c.apps[0].Bus.Names().SubjectPrefix + ".alerts.slo.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	// An outage, as in TestSLOAlertsArePublishedToNATS: the SLO fires.
+	now := time.Now().UTC()
+	var samples []domain.Sample
+	for k := 1; k <= 10; k++ {
+		at := now.Add(-time.Duration(k) * time.Minute)
+		samples = append(samples, domain.Sample{Metric: "checkout.requests", Value: 100, Time: at}, domain.Sample{Metric: "checkout.ok", Value: 0, Time: at})
+	}
+	if _, err := c.apps[0].Store.StoreEvents(ctx, []domain.EventRecord{{Event: domain.Event{Identity: domain.Identity{Source: "/t", ID: "outage"},
+		Kind: domain.KindTelemetry, Type: "dev.throughline.telemetry.v1", Time: now, Samples: samples}, Raw: []byte(`{}`), StreamSeq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.apps[0].Store.CreateSLO(ctx, domain.SLO{Name: "checkout-availability", Service: "checkout", Good: domain.MetricQuery{Metric: "checkout.ok"},
+		Total: domain.MetricQuery{Metric: "checkout.requests"}, Target: 0.99, WindowDays: 28}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.NextMsg(5 * time.Second); err != nil {
+		t.Fatalf("no alert: %v", err)
+	}
+	if msg, err := sub.NextMsg(time.Second); err == nil {
+		t.Fatalf("a second alert for the same change: %s", msg.Data)
+	}
+
+	holder, err := c.apps[0].Store.LeaseHolder(ctx, sloLease)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := -1
+	for i, app := range c.apps {
+		if app.instance != holder {
+			other = i
+		}
+	}
+	if holder == "" || other < 0 || (holder != c.apps[0].instance && holder != c.apps[1].instance) {
+		t.Fatalf("SLO lease held by %q; want exactly one of the instances", holder)
+	}
+	survivor := c.apps[other]
+	c.apps[1-other].Close() // the holder stops (and releases its lease)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if holder, _ = survivor.Store.LeaseHolder(ctx, sloLease); holder == survivor.instance {
+			return
+		}
+	}
+	t.Fatalf("after the holder stopped the lease is held by %q, not the survivor", holder)
+}
+
+// TestOneRebuildAtATime: a rebuild refuses to start while another holds
+// the rebuild lease, and starts once it is free.
+func TestOneRebuildAtATime(t *testing.T) {
+	cfg := testConfig(t)
+	store, err := openStore(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if held, err := store.AcquireLease(t.Context(), rebuildLease, "other-host/42/abc", time.Minute); err != nil || !held {
+		t.Fatal(held, err)
+	}
+	dec, _ := cdevents.NewDecoder("")
+	_, err = rebuild(t.Context(), store, dec)
+	if domain.ErrorCode(err) != domain.ECONFLICT || !strings.Contains(err.Error(), "other-host/42/abc") {
+		t.Fatalf("rebuild while another runs: %v; want a conflict naming the other", err)
+	}
+	if err := store.ReleaseLease(t.Context(), rebuildLease, "other-host/42/abc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rebuild(t.Context(), store, dec); err != nil {
+		t.Fatalf("rebuild once free: %v", err)
+	}
+	if h, _ := store.LeaseHolder(t.Context(), rebuildLease); h != "" {
+		t.Fatalf("rebuild left its lease held by %q", h)
 	}
 }

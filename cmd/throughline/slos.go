@@ -15,11 +15,16 @@ type sloCodec struct{}
 func (sloCodec) Marshal(slos []domain.SLO) ([]byte, error)   { return openslo.Marshal(slos) }
 func (sloCodec) Unmarshal(data []byte) ([]domain.SLO, error) { return openslo.Unmarshal(data) }
 
+// sloLease is the lease of the instance that evaluates SLOs and publishes
+// their alerts: one instance at a time, whichever has it.
+const sloLease = "slo-alerts"
+
 // startSLOAlerts evaluates every SLO each --slo-interval and publishes each
 // change of alert state or posture to NATS (throughline.alerts.slo.<service>).
 // The state last published is kept in the database, so a restart does not
-// repeat it; the message id makes two instances publishing the same change
-// one message.
+// repeat it. With several instances only the holder of the SLO lease
+// evaluates; it renews the lease every round, and if it dies another
+// instance takes over once the lease lapses (three intervals).
 func (a *App) startSLOAlerts(ctx context.Context) {
 	every := a.Config.SLOInterval
 	if every <= 0 {
@@ -31,9 +36,25 @@ func (a *App) startSLOAlerts(ctx context.Context) {
 		defer close(a.slosDone)
 		t := time.NewTicker(every)
 		defer t.Stop()
+		holding := false
+		defer func() {
+			if holding {
+				_ = a.Store.ReleaseLease(context.Background(), sloLease, a.instance)
+			}
+		}()
 		for {
-			if err := a.evaluateSLOs(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Warn("evaluating SLOs failed; will retry", "err", err)
+			held, err := a.Store.AcquireLease(ctx, sloLease, a.instance, 3*every)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.Log.Warn("cannot take or renew the SLO lease; will retry", "err", err)
+			case held != holding:
+				holding = held
+				a.Log.Info("SLO evaluation lease", "instance", a.instance, "held", held)
+			}
+			if held {
+				if err := a.evaluateSLOs(ctx); err != nil && ctx.Err() == nil {
+					a.Log.Warn("evaluating SLOs failed; will retry", "err", err)
+				}
 			}
 			select {
 			case <-ctx.Done():
