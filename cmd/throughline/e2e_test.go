@@ -44,7 +44,7 @@ func (s *syncBuffer) String() string {
 }
 
 // testConfig is the embedded default on free ports in a temp dir.
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	cfg := DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
@@ -80,7 +80,7 @@ func adminFrom(t *testing.T, out string) (string, string) {
 	return m[1], m[2]
 }
 
-func getJSON(t *testing.T, u, token string, into any) int {
+func getJSON(t testing.TB, u, token string, into any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	if token != "" {

@@ -59,7 +59,7 @@ type ingestStatus struct {
 	DeadLetters int64 `json:"dead_letters"`
 }
 
-func status(t *testing.T, app *App, token string) ingestStatus {
+func status(t testing.TB, app *App, token string) ingestStatus {
 	t.Helper()
 	var st ingestStatus
 	if code := getJSON(t, app.URL()+"/api/v1/ingest/status", token, &st); code != 200 {
@@ -81,7 +81,7 @@ func waitStatus(t *testing.T, app *App, token string, want ingestStatus) {
 	t.Fatalf("ingest status %+v; want %+v", got, want)
 }
 
-func token(t *testing.T, app *App, scopes ...domain.Scope) string {
+func token(t testing.TB, app *App, scopes ...domain.Scope) string {
 	t.Helper()
 	_, secret, err := app.Store.CreateToken(context.Background(), "test", scopes)
 	if err != nil {

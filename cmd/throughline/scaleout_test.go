@@ -47,7 +47,7 @@ type cluster struct {
 	token string
 }
 
-func startCluster(t *testing.T, n int, configure func(*Config)) *cluster {
+func startCluster(t testing.TB, n int, configure func(*Config)) *cluster {
 	t.Helper()
 	dsn := sqltest.PostgresDSN(t)
 	url := natstest.ExternalURL(t)
@@ -80,7 +80,7 @@ func startCluster(t *testing.T, n int, configure func(*Config)) *cluster {
 }
 
 // ingest publishes msgs and waits until every one is stored.
-func (c *cluster) ingest(t *testing.T, msgs []natsbus.OutMsg) ingestStatus {
+func (c *cluster) ingest(t testing.TB, msgs []natsbus.OutMsg) ingestStatus {
 	t.Helper()
 	if _, err := c.apps[0].Bus.PublishMany(context.Background(), msgs); err != nil {
 		t.Fatal(err)
@@ -293,5 +293,42 @@ func TestOneRebuildAtATime(t *testing.T) {
 	}
 	if h, _ := store.LeaseHolder(t.Context(), rebuildLease); h != "" {
 		t.Fatalf("rebuild left its lease held by %q", h)
+	}
+}
+
+// BenchmarkScaleOut measures ingestion on PostgreSQL and the external NATS
+// server with one, two and three instances sharing the durable consumer:
+//
+//	THROUGHLINE_TEST_POSTGRES=… THROUGHLINE_TEST_NATS=… go test -run '^$' -bench ScaleOut -benchtime 1x ./cmd/throughline/
+//
+// Each run publishes the same shuffled 30,000 demo events to a fresh
+// stream and database, starts the instances (in this process, each with its
+// own connections, consumer and pools), and times until all are stored.
+func BenchmarkScaleOut(b *testing.B) {
+	const n = 30_000
+	var one float64
+	for _, instances := range []int{1, 2, 3} {
+		b.Run(strconv.Itoa(instances), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				events, h := benchHistory(n)
+				c := startCluster(b, instances, func(cfg *Config) { cfg.SLOInterval = 0 })
+				if err := seedDemoRoadmap(context.Background(), c.apps[0].Store, h); err != nil {
+					b.Fatal(err)
+				}
+				msgs := shuffledDemo(b, demo.History{Events: events}, c.apps[0].Bus.Names().SubjectPrefix, 4)
+				start := time.Now()
+				if st := c.ingest(b, msgs); st.Stored != n {
+					b.Fatalf("%+v for %d events", st, n)
+				}
+				rate := float64(n) / time.Since(start).Seconds()
+				if instances == 1 {
+					one = rate
+				}
+				b.ReportMetric(rate, "events/s")
+				if one > 0 {
+					b.ReportMetric(rate/one, "vs-one-instance")
+				}
+			}
+		})
 	}
 }
