@@ -3,6 +3,8 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. The web layer maps each to one HTTP status; the event consumer
@@ -90,7 +92,26 @@ const (
 
 // Reject returns the EINVALID error for an event that cannot be stored.
 func Reject(reason, format string, args ...any) *Error {
-	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Reason: reason}
+	return &Error{Code: EINVALID, Message: storable(fmt.Sprintf(format, args...), maxRejectMessage), Reason: reason}
+}
+
+// maxRejectMessage bounds a rejection's message. Messages quote what was
+// wrong, which a hostile event makes as large as itself, and they travel as
+// a NATS header and are stored as database text.
+const maxRejectMessage = 500
+
+// storable makes s fit a database text column and a message header: valid
+// UTF-8, no NUL character, at most n bytes (cut at a rune, marked with …).
+func storable(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", `\x00`)
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // RejectReason returns the reason of a rejected event, or "" if err is not one.

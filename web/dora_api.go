@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -322,9 +323,13 @@ type overrideIn struct {
 // ({"failed": null}) the verdict on a production deployment.
 func (s *Server) handleOverrideAPI(c echo.Context) error {
 	var in overrideIn
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10))
+	const maxBody = 64 << 10
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return bodyTooLarge(maxBody)
+		}
 		return domain.Errorf(domain.EINVALID, "Send JSON: {\"source\": …, \"id\": …, \"failed\": true|false|null, \"reason\": …}.")
 	}
 	if in.Source == "" || in.ID == "" {

@@ -86,11 +86,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	title := map[int]string{
-		http.StatusNotFound:        "Page not found",
-		http.StatusForbidden:       "Not allowed",
-		http.StatusUnauthorized:    "Sign in required",
-		http.StatusBadRequest:      "That did not work",
-		http.StatusTooManyRequests: "Slow down",
+		http.StatusNotFound:              "Page not found",
+		http.StatusForbidden:             "Not allowed",
+		http.StatusUnauthorized:          "Sign in required",
+		http.StatusBadRequest:            "That did not work",
+		http.StatusTooManyRequests:       "Slow down",
+		http.StatusRequestEntityTooLarge: "Too large",
 	}[status]
 	if title == "" {
 		title = "Something went wrong"

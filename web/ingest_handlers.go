@@ -16,19 +16,6 @@ import (
 // maxEventsBody bounds one POST /api/v1/events (a batch of events).
 const maxEventsBody = 16 << 20
 
-// limitBody refuses bodies larger than n bytes with 413.
-func limitBody(n int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.Request().ContentLength > n {
-				return &domain.Error{Code: domain.ETOOLARGE, Message: "The request body is larger than " + strconv.FormatInt(n>>20, 10) + " MiB."}
-			}
-			c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, n)
-			return next(c)
-		}
-	}
-}
-
 type postEventsResponse struct {
 	Accepted int           `json:"accepted"`
 	Rejected []EventResult `json:"rejected,omitempty"`
@@ -45,9 +32,8 @@ type postEventsError struct {
 func (s *Server) handlePostEvents(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &domain.Error{Code: domain.ETOOLARGE, Message: "The request body is larger than " + strconv.Itoa(maxEventsBody>>20) + " MiB."}
+		if errors.As(err, new(*http.MaxBytesError)) {
+			return bodyTooLarge(maxEventsBody)
 		}
 		return domain.Errorf(domain.EINVALID, "Could not read the request body.")
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -49,9 +50,25 @@ func nonce(c echo.Context) string {
 	return n
 }
 
+// maxFlash bounds a flash message. Messages name what a person typed, and a
+// cookie of more than 4 KiB is dropped by browsers and refused by proxies.
+const maxFlash = 1000
+
 // flash stores a one-off message for the next page, after a redirect.
 func (s *Server) flash(c echo.Context, kind, msg string) {
-	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+msg), time.Minute)
+	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+shorten(msg, maxFlash)), time.Minute)
+}
+
+// shorten cuts s to at most n bytes, at a rune, marking the cut with "…".
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (s *Server) takeFlash(c echo.Context) *views.Flash {

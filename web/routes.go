@@ -14,15 +14,16 @@ func (s *Server) routes() error {
 	if err != nil {
 		return err
 	}
-	e.Use(s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders)
+	e.Use(s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders, refuseUnstorableText)
 
 	// Open to everyone: probes, assets and the sign-in page.
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET(assets.Prefix+"*", echo.WrapHandler(s.deps.Assets))
 
-	// Pages: a session cookie and CSRF protection on every state change.
-	pages := e.Group("", s.loadSession, csrf)
+	// Pages: a bounded body, a session cookie and CSRF protection on every
+	// state change.
+	pages := e.Group("", readPageBody, s.loadSession, csrf)
 	pages.GET("/signin", s.handleSignInForm)
 	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
 	pages.POST("/signout", s.handleSignOut)
@@ -69,7 +70,7 @@ func (s *Server) routes() error {
 	if s.deps.SLOs != nil {
 		pages.GET("/slos/new", s.handleNewSLO, edit)
 		pages.POST("/slos", s.handleCreateSLO, edit)
-		pages.POST("/slos/import", s.handleImportSLOs, edit, limitBody(2*maxSLOFile))
+		pages.POST("/slos/import", s.handleImportSLOs, edit) // a larger body: pageBodyLimit
 		pages.GET("/slos/:id/edit", s.handleEditSLO, edit)
 		pages.POST("/slos/:id", s.handleUpdateSLO, edit)
 		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)

@@ -257,6 +257,9 @@ func validateEnvelope(ce domain.CloudEvent) error {
 		if !utf8.ValidString(f.v) {
 			return domain.Reject(domain.ReasonNotCloudEvent, "CloudEvent attribute %q is not valid UTF-8", f.name)
 		}
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return domain.Reject(domain.ReasonInvalidContent, "CloudEvent attribute %q contains a NUL character, which cannot be stored", f.name)
+		}
 	}
 	for k, v := range ce.Extensions {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {

@@ -165,9 +165,44 @@ func (d *Decoder) Decode(ce domain.CloudEvent) (domain.Event, error) {
 		return ev, domain.Reject(domain.ReasonMissingField, "event %q has no data", ce.Type)
 	}
 	if kind == domain.KindTelemetry {
-		return d.decodeTelemetry(ce, ev)
+		ev, err = d.decodeTelemetry(ce, ev)
+	} else {
+		ev, err = d.decodeCDEvent(ce, ev)
 	}
-	return d.decodeCDEvent(ce, ev)
+	if err == nil {
+		if field := nulField(ev); field != "" {
+			return ev, domain.Reject(domain.ReasonInvalidContent, "%s contains a NUL character, which cannot be stored", field)
+		}
+	}
+	return ev, err
+}
+
+// nulField names the first text of ev that holds a NUL character ("\u0000"
+// in JSON): no database stores one in text.
+func nulField(ev domain.Event) string {
+	for _, f := range []struct{ name, v string }{
+		{"id", ev.ID}, {"source", ev.Source}, {"subject.id", ev.SubjectID}, {"subject.source", ev.SubjectSource},
+		{"content.repository", ev.Repository}, {"content.environment", ev.Environment}, {"content.artifactId", ev.Artifact},
+		{"content.service", ev.Service},
+		{"content.change", ev.Change + ev.ChangeSource}, {"content.pipelineName", ev.PipelineName},
+		{"customData.team", ev.Team}, {"customData.title", ev.Title}, {"customData.branch", ev.Branch},
+		{"customData.ideas", strings.Join(ev.Ideas, ",")},
+	} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return f.name
+		}
+	}
+	for i, s := range ev.Samples {
+		if strings.IndexByte(s.Metric, 0) >= 0 {
+			return "sample " + strconv.Itoa(i) + " metric"
+		}
+		for k, v := range s.Attributes {
+			if strings.IndexByte(k+v, 0) >= 0 {
+				return "sample " + strconv.Itoa(i) + " attributes"
+			}
+		}
+	}
+	return ""
 }
 
 // dataError explains why event data could not be read.
@@ -343,6 +378,11 @@ type telemetry struct {
 // MaxSamplesPerEvent bounds the work one telemetry event can cause.
 const MaxSamplesPerEvent = 10_000
 
+// MaxSampleValue bounds a sample's magnitude so that the rollups' sums (and
+// the squares the evidence statistics take) stay finite: two samples of
+// 1e308 would add up to +Inf, which JSON cannot carry.
+const MaxSampleValue = 1e100
+
 func (d *Decoder) decodeTelemetry(ce domain.CloudEvent, ev domain.Event) (domain.Event, error) {
 	var td telemetry
 	if err := jsonv2.Unmarshal(ce.Data, &td); err != nil {
@@ -392,6 +432,9 @@ func sampleValue(raw jsontext.Value) (float64, error) {
 		f, err := strconv.ParseFloat(string(raw), 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return 0, errString("value " + string(raw) + " is not finite")
+		}
+		if math.Abs(f) > MaxSampleValue {
+			return 0, errString("value " + string(raw) + " is out of range: Throughline accepts values up to ±1e100")
 		}
 		return f, nil
 	case '"':

@@ -335,6 +335,10 @@ const (
 	HeaderSubject = "Throughline-Subject"
 	HeaderReason  = "Throughline-Reason"
 	HeaderSeq     = "Throughline-Stream-Seq"
+	// HeaderOmitted, on a copy without the original message, is that
+	// message's size: with the headers added it was larger than the server
+	// takes. The dead letter in the database keeps the whole message.
+	HeaderOmitted = "Throughline-Omitted-Bytes"
 )
 
 // PublishDeadLetter copies a message to <prefix>.dlq.<reason> with the
@@ -362,6 +366,18 @@ func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err := b.js.PublishMsg(ctx, msg)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		// A message just under the server's limit cannot be copied with
+		// the reason added; retrying would never end.
+		slim := nats.NewMsg(msg.Subject)
+		for _, k := range []string{HeaderError, HeaderSubject, HeaderReason, HeaderSeq, jetstream.MsgIDHeader} {
+			if v := msg.Header.Get(k); v != "" {
+				slim.Header.Set(k, v)
+			}
+		}
+		slim.Header.Set(HeaderOmitted, strconv.Itoa(len(dl.Data)))
+		_, err = b.js.PublishMsg(ctx, slim)
+	}
 	return err
 }
 

@@ -2,11 +2,14 @@ package natsbus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/throughline/throughline/domain"
 )
 
 // OutMsg is a message to publish to the events stream.
@@ -40,6 +43,9 @@ func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	ack, err := b.js.PublishMsg(ctx, m.NATSMsg())
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return false, domain.Reject(domain.ReasonTooLarge, "the event, with its headers, is larger than the %d bytes the NATS server takes", b.nc.MaxPayload())
+	}
 	if err != nil {
 		return false, fmt.Errorf("publish to %s: %w", m.Subject, err)
 	}

@@ -94,6 +94,9 @@ type objective struct {
 // Marshal writes SLOs as a multi-document OpenSLO v1 stream, each with its
 // indicator inline.
 func Marshal(slos []domain.SLO) ([]byte, error) {
+	if len(slos) == 0 {
+		return nil, nil // the encoder cannot close a stream it never started
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -249,6 +252,9 @@ func toSLO(meta metadata, spec sloSpec, slis map[string]sliSpec) (domain.SLO, er
 		return s, errors.New("the objective has no target")
 	}
 	s.Target = math.Round(s.Target*1e9) / 1e9
+	if field := nulField(s); field != "" {
+		return s, fmt.Errorf("%s contains a NUL character (\\0), which cannot be stored", field)
+	}
 	if errs := s.Validate(); len(errs) > 0 {
 		keys := make([]string, 0, len(errs))
 		for k := range errs {
@@ -258,6 +264,30 @@ func toSLO(meta metadata, spec sloSpec, slis map[string]sliSpec) (domain.SLO, er
 		return s, fmt.Errorf("%s: %s", keys[0], errs[keys[0]])
 	}
 	return s, nil
+}
+
+// nulField names the first text of s holding a NUL character, which a
+// YAML double-quoted string can carry ("\0") and no database stores in text.
+func nulField(s domain.SLO) string {
+	for _, f := range []struct{ name, v string }{
+		{"metadata.name", s.Name}, {"metadata.displayName", s.DisplayName}, {"spec.description", s.Description},
+		{"spec.service", s.Service}, {"good metric", s.Good.Metric}, {"total metric", s.Total.Metric},
+	} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return f.name
+		}
+	}
+	for _, q := range []struct {
+		name  string
+		attrs map[string]string
+	}{{"good attributes", s.Good.Attributes}, {"total attributes", s.Total.Attributes}} {
+		for k, v := range q.attrs {
+			if strings.IndexByte(k+v, 0) >= 0 {
+				return q.name
+			}
+		}
+	}
+	return ""
 }
 
 func fromSource(src *source, which string) (domain.MetricQuery, error) {
