@@ -184,6 +184,10 @@ func (g *gateway) Accept(ctx context.Context, h http.Header, body []byte) ([]web
 	dups := 0
 	for j, m := range out {
 		dup, err := g.bus.Publish(ctx, m)
+		if domain.RejectReason(err) != "" { // too large for the NATS server
+			results[outIdx[j]] = result(outIdx[j], ces[outIdx[j]], err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("publish event %d: %w", outIdx[j], err)
 		}
