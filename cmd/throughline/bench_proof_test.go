@@ -45,8 +45,8 @@ func BenchmarkTenMillion(b *testing.B) {
 
 // deliveryEvents adds, around each production deployment of the scale
 // history, what a delivery pipeline emits besides changes: a review per
-// change, the release pipeline run, its test suite and the published
-// artifact.
+// change, the build of its artifact, the release pipeline run, its test
+// suite and the published artifact: about eleven events per deployment.
 func deliveryEvents(h *scaleHistory, evs []domain.Event) []domain.Event {
 	out := make([]domain.Event, 0, len(evs)*2)
 	for _, e := range evs {
@@ -63,6 +63,8 @@ func deliveryEvents(h *scaleHistory, evs []domain.Event) []domain.Event {
 			}
 			at := e.Time
 			for _, x := range []domain.Event{
+				{Kind: domain.KindBuildStarted, Time: at.Add(-55 * time.Minute), SubjectID: run + "-build"},
+				{Kind: domain.KindBuildFinished, Time: at.Add(-45 * time.Minute), SubjectID: run + "-build", Artifact: e.Artifact},
 				{Kind: domain.KindPipelineStarted, Time: at.Add(-40 * time.Minute), SubjectID: run, PipelineName: e.Service + "-release"},
 				{Kind: domain.KindPipelineFinished, Time: at.Add(-10 * time.Minute), SubjectID: run, PipelineName: e.Service + "-release", Outcome: outcome},
 				{Kind: "testsuiterun.finished", Time: at.Add(-20 * time.Minute), SubjectID: run + "-tests", Outcome: outcome},

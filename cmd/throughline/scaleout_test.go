@@ -301,21 +301,24 @@ func TestOneRebuildAtATime(t *testing.T) {
 //
 //	THROUGHLINE_TEST_POSTGRES=… THROUGHLINE_TEST_NATS=… go test -run '^$' -bench ScaleOut -benchtime 1x ./cmd/throughline/
 //
-// Each run publishes the same shuffled 30,000 demo events to a fresh
-// stream and database, starts the instances (in this process, each with its
-// own connections, consumer and pools), and times until all are stored.
+// Each run publishes the same 30,000 demo events (in time order, as
+// BenchmarkIngest does) to a fresh stream and database, with the instances
+// (in this process, each with its own connections, consumer and pools)
+// already consuming, and times until all are stored.
 func BenchmarkScaleOut(b *testing.B) {
 	const n = 30_000
 	var one float64
 	for _, instances := range []int{1, 2, 3} {
 		b.Run(strconv.Itoa(instances), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				events, h := benchHistory(n)
-				c := startCluster(b, instances, func(cfg *Config) { cfg.SLOInterval = 0 })
+				_, h := benchHistory(n)
+				c := startCluster(b, instances, func(cfg *Config) {
+					cfg.SLOInterval, cfg.IngestBatch = 0, DefaultConfig().IngestBatch
+				})
 				if err := seedDemoRoadmap(context.Background(), c.apps[0].Store, h); err != nil {
 					b.Fatal(err)
 				}
-				msgs := shuffledDemo(b, demo.History{Events: events}, c.apps[0].Bus.Names().SubjectPrefix, 4)
+				msgs := benchMessages(b, c.apps[0].Bus.Names().SubjectPrefix, n)
 				start := time.Now()
 				if st := c.ingest(b, msgs); st.Stored != n {
 					b.Fatalf("%+v for %d events", st, n)
