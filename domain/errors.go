@@ -101,9 +101,13 @@ func Reject(reason, format string, args ...any) *Error {
 const maxRejectMessage = 500
 
 // storable makes s fit a database text column and a message header: valid
-// UTF-8, no NUL character, at most n bytes (cut at a rune, marked with …).
+// UTF-8, no NUL character, at most n bytes.
 func storable(s string, n int) string {
-	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", `\x00`)
+	return Shorten(strings.ReplaceAll(strings.ToValidUTF8(s, "\ufffd"), "\x00", `\x00`), n)
+}
+
+// Shorten cuts s to at most n bytes, at a rune, marking the cut with "…".
+func Shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

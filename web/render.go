@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -56,19 +55,7 @@ const maxFlash = 1000
 
 // flash stores a one-off message for the next page, after a redirect.
 func (s *Server) flash(c echo.Context, kind, msg string) {
-	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+shorten(msg, maxFlash)), time.Minute)
-}
-
-// shorten cuts s to at most n bytes, at a rune, marking the cut with "…".
-func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+domain.Shorten(msg, maxFlash)), time.Minute)
 }
 
 func (s *Server) takeFlash(c echo.Context) *views.Flash {

@@ -220,21 +220,7 @@ func TestOneInstanceEvaluatesSLOs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// An outage, as in TestSLOAlertsArePublishedToNATS: the SLO fires.
-	now := time.Now().UTC()
-	var samples []domain.Sample
-	for k := 1; k <= 10; k++ {
-		at := now.Add(-time.Duration(k) * time.Minute)
-		samples = append(samples, domain.Sample{Metric: "checkout.requests", Value: 100, Time: at}, domain.Sample{Metric: "checkout.ok", Value: 0, Time: at})
-	}
-	if _, err := c.apps[0].Store.StoreEvents(ctx, []domain.EventRecord{{Event: domain.Event{Identity: domain.Identity{Source: "/t", ID: "outage"},
-		Kind: domain.KindTelemetry, Type: "dev.throughline.telemetry.v1", Time: now, Samples: samples}, Raw: []byte(`{}`), StreamSeq: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.apps[0].Store.CreateSLO(ctx, domain.SLO{Name: "checkout-availability", Service: "checkout", Good: domain.MetricQuery{Metric: "checkout.ok"},
-		Total: domain.MetricQuery{Metric: "checkout.requests"}, Target: 0.99, WindowDays: 28}, "test"); err != nil {
-		t.Fatal(err)
-	}
+	checkoutOutage(t, c.apps[0].Store, time.Now().UTC()) // the SLO fires
 	if _, err := sub.NextMsg(5 * time.Second); err != nil {
 		t.Fatalf("no alert: %v", err)
 	}

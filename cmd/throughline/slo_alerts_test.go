@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/throughline/throughline/adapters/sqlstore"
 	"github.com/throughline/throughline/domain"
 )
 
@@ -33,24 +34,8 @@ func TestSLOAlertsArePublishedToNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Ten minutes in which every request to checkout failed: 1,000 bad of
-	// 1,000 against a 99% target (10 allowed): budget left 1 − 1000/10 = −99,
-	// and every window burns at 1 / 0.01 = 100×.
 	now := time.Now().UTC()
-	var samples []domain.Sample
-	for k := 1; k <= 10; k++ {
-		at := now.Add(-time.Duration(k) * time.Minute)
-		samples = append(samples, domain.Sample{Metric: "checkout.requests", Value: 100, Time: at}, domain.Sample{Metric: "checkout.ok", Value: 0, Time: at})
-	}
-	if _, err := app.Store.StoreEvents(ctx, []domain.EventRecord{{Event: domain.Event{Identity: domain.Identity{Source: "/t", ID: "outage"},
-		Kind: domain.KindTelemetry, Type: "dev.throughline.telemetry.v1", Time: now, Samples: samples}, Raw: []byte(`{}`), StreamSeq: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	slo, err := app.Store.CreateSLO(ctx, domain.SLO{Name: "checkout-availability", Service: "checkout", Good: domain.MetricQuery{Metric: "checkout.ok"},
-		Total: domain.MetricQuery{Metric: "checkout.requests"}, Target: 0.99, WindowDays: 28}, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	slo := checkoutOutage(t, app.Store, now)
 
 	type alert struct {
 		SpecVersion string `json:"specversion"`
@@ -137,4 +122,27 @@ func TestSLOAlertsArePublishedToNATS(t *testing.T) {
 	if info.State.Msgs != 2 {
 		t.Errorf("alerts stream holds %d messages, want 2", info.State.Msgs)
 	}
+}
+
+// checkoutOutage stores ten minutes up to now in which every request to
+// checkout failed — 1,000 bad of 1,000 against a 99% target (10 allowed):
+// budget left 1 − 1000/10 = −99, and every window burns at 1 / 0.01 = 100× —
+// and the SLO that says so.
+func checkoutOutage(t *testing.T, store *sqlstore.Store, now time.Time) domain.SLO {
+	t.Helper()
+	var samples []domain.Sample
+	for k := 1; k <= 10; k++ {
+		at := now.Add(-time.Duration(k) * time.Minute)
+		samples = append(samples, domain.Sample{Metric: "checkout.requests", Value: 100, Time: at}, domain.Sample{Metric: "checkout.ok", Value: 0, Time: at})
+	}
+	if _, err := store.StoreEvents(t.Context(), []domain.EventRecord{{Event: domain.Event{Identity: domain.Identity{Source: "/t", ID: "outage"},
+		Kind: domain.KindTelemetry, Type: "dev.throughline.telemetry.v1", Time: now, Samples: samples}, Raw: []byte(`{}`), StreamSeq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	slo, err := store.CreateSLO(t.Context(), domain.SLO{Name: "checkout-availability", Service: "checkout", Good: domain.MetricQuery{Metric: "checkout.ok"},
+		Total: domain.MetricQuery{Metric: "checkout.requests"}, Target: 0.99, WindowDays: 28}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slo
 }
