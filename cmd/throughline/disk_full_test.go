@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,13 +67,7 @@ func TestFullDiskDuringIngestion(t *testing.T) {
 	cfg.DB = filepath.Join(disk, "throughline.db")
 	cfg.IngestBatch = 50
 	cfg.MaxDeliver = 2 // a poison message would be a dead letter after two deliveries
-	logs := new(syncBuffer)
-	app := NewApp(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), new(syncBuffer))
-	if err := app.Run(context.Background()); err != nil {
-		app.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
+	app, logs := startAppWarnings(t, cfg)
 	tok := token(t, app, domain.ScopeRead)
 
 	filler := filepath.Join(disk, "filler")
@@ -111,12 +104,7 @@ func TestFullDiskDuringIngestion(t *testing.T) {
 		t.Fatal(err)
 	}
 	freed := time.Now()
-	var got ingestStatus
-	for deadline := freed.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got = status(t, app, tok); got.Stored == int64(n) {
-			break
-		}
-	}
+	got := waitStored(t, app, tok, n, 2*time.Minute)
 	if got.Stored != int64(n) || got.DeadLetters != 0 {
 		t.Fatalf("after freeing the disk: %+v, want %d stored and no dead letters", got, n)
 	}

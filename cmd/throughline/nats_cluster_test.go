@@ -130,12 +130,7 @@ func TestNATSClusterNodeLostDuringIngestion(t *testing.T) {
 		t.Fatalf("ingestion finished (%d of %d) before the node was lost; the test proves nothing", before.Stored, len(msgs))
 	}
 	killed := time.Now()
-	var got ingestStatus
-	for deadline := killed.Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if got = status(t, c.apps[0], c.token); got.Stored >= int64(len(msgs)) {
-			break
-		}
-	}
+	got := waitStored(t, c.apps[0], c.token, len(msgs), 3*time.Minute)
 	if got.Stored != int64(len(msgs)) || got.DeadLetters != 0 {
 		t.Fatalf("after losing %s: %+v, want %d stored once and no dead letters", info.Cluster.Leader, got, len(msgs))
 	}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -80,31 +79,14 @@ func TestNATSRestartDuringIngestion(t *testing.T) {
 		t.Fatalf("ingestion finished (%d of %d) before the outage; the test proves nothing", before.Stored, n)
 	}
 	// /readyz says so while it lasts.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, body := httpGet(t, app.URL()+"/readyz")
-		if code == 503 && strings.Contains(body, "nats") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz during the outage: %d %s", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUnready(t, app, "nats")
 	time.Sleep(2 * time.Second) // a real outage, not a blip
 	nats = startNATS()
 
 	// Messages that were in flight when the server died (delivered, their
 	// acks or naks lost) come back when their ack wait (1 min) expires.
 	back := time.Now()
-	deadline = time.Now().Add(2 * time.Minute)
-	var got ingestStatus
-	for time.Now().Before(deadline) {
-		if got = status(t, app, tok); got.Stored == int64(n) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := waitStored(t, app, tok, n, 2*time.Minute)
 	if got.Stored != int64(n) || got.DeadLetters != 0 {
 		var msgs uint64
 		if st, err := app.Bus.JetStream().Stream(ctx, "THROUGHLINE_EVENTS"); err == nil {

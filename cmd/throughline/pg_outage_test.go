@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,22 +109,12 @@ func TestPostgresOutageDuringIngestion(t *testing.T) {
 	if before.Stored >= int64(n) {
 		t.Fatalf("ingestion finished (%d of %d) before the outage; the test proves nothing", before.Stored, n)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		code, body := httpGet(t, app.URL()+"/readyz")
-		if code == 503 && strings.Contains(body, "database") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz during the outage: %d %s", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUnready(t, app, "database")
 	time.Sleep(3 * time.Second)
 	proxy.restore()
 
 	back := time.Now()
-	deadline = time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	var got ingestStatus
 	for time.Now().Before(deadline) {
 		code := getJSON(t, app.URL()+"/api/v1/ingest/status", tok, &got)

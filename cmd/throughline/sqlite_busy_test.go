@@ -23,13 +23,7 @@ import (
 func TestSQLiteLockedDuringIngestion(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.IngestBatch = 50
-	logs := new(syncBuffer)
-	app := NewApp(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), new(syncBuffer))
-	if err := app.Run(context.Background()); err != nil {
-		app.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Close() })
+	app, logs := startAppWarnings(t, cfg)
 	tok := token(t, app, domain.ScopeRead)
 
 	other, err := sql.Open(sqliteshim.ShimName, "file:"+filepath.Join(cfg.DataDir, "throughline.db")+"?_pragma=busy_timeout(5000)")
@@ -70,15 +64,49 @@ func TestSQLiteLockedDuringIngestion(t *testing.T) {
 	}
 	t.Logf("logged: %s", loud)
 
-	deadline := time.Now().Add(2 * time.Minute)
-	var got ingestStatus
-	for time.Now().Before(deadline) {
-		if got = status(t, app, tok); got.Stored == int64(n) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	got := waitStored(t, app, tok, n, 2*time.Minute)
 	if got.Stored != int64(n) || got.DeadLetters != 0 {
 		t.Fatalf("after the lock: %+v, want %d stored and no dead letters", got, n)
+	}
+}
+
+// startAppWarnings runs an App whose warnings and errors are kept for the
+// test to read.
+func startAppWarnings(t *testing.T, cfg Config) (*App, *syncBuffer) {
+	t.Helper()
+	logs := new(syncBuffer)
+	app := NewApp(cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})), new(syncBuffer))
+	if err := app.Run(context.Background()); err != nil {
+		app.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return app, logs
+}
+
+// waitStored polls the ingest status until n events are stored or within
+// passes, and returns the last status.
+func waitStored(t testing.TB, app *App, tok string, n int, within time.Duration) ingestStatus {
+	t.Helper()
+	var got ingestStatus
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if got = status(t, app, tok); got.Stored >= int64(n) {
+			break
+		}
+	}
+	return got
+}
+
+// waitUnready waits (10 s at most) for /readyz to answer 503 naming check.
+func waitUnready(t *testing.T, app *App, check string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		code, body := httpGet(t, app.URL()+"/readyz")
+		if code == 503 && strings.Contains(body, check) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz during the outage: %d %s", code, body)
+		}
 	}
 }
