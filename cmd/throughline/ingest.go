@@ -158,6 +158,22 @@ func (g *gateway) Accept(ctx context.Context, h http.Header, body []byte) ([]web
 		return []web.EventResult{result(0, domain.CloudEvent{}, domain.Reject(domain.ReasonNotCloudEvent,
 			"content type %q is not a CloudEvent: use application/cloudevents+json, application/cloudevents-batch+json, or binary mode with ce-* headers", ct))}, nil
 	}
+	return g.publish(ctx, ces, results)
+}
+
+// PublishEvents validates CloudEvents built by a receiver (OTLP, webhooks)
+// and publishes the valid ones to the events stream, like POST /api/v1/events.
+func (g *gateway) PublishEvents(ctx context.Context, ces []domain.CloudEvent) ([]web.EventResult, error) {
+	results := make([]web.EventResult, len(ces))
+	for i, ce := range ces {
+		results[i] = result(i, ce, nil)
+	}
+	return g.publish(ctx, ces, results)
+}
+
+// publish decodes each CloudEvent whose result has no reason yet, publishes
+// the valid ones and records each one's fate in results.
+func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results []web.EventResult) ([]web.EventResult, error) {
 	var out []natsbus.OutMsg
 	var outIdx []int
 	for i, ce := range ces {
