@@ -54,7 +54,10 @@ type User struct {
 	Email        string
 	Role         Role
 	PasswordHash []byte
-	CreatedAt    time.Time
+	// Subject is set for accounts that sign in through single sign-on (see
+	// ExternalIdentity); they have no password.
+	Subject   string
+	CreatedAt time.Time
 }
 
 // NormalizeEmail lower-cases and validates an e-mail address used as a login.

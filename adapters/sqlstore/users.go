@@ -22,13 +22,14 @@ type userRow struct {
 	Email        string `bun:"email"`
 	Role         string `bun:"role"`
 	PasswordHash []byte `bun:"password_hash"`
+	OIDCSubject  string `bun:"oidc_subject"`
 	CreatedAt    int64  `bun:"created_at"`
 }
 
 func (r *userRow) toDomain() *domain.User {
 	return &domain.User{
 		ID: r.ID, Email: r.Email, Role: domain.Role(r.Role),
-		PasswordHash: r.PasswordHash, CreatedAt: fromMicros(r.CreatedAt),
+		PasswordHash: r.PasswordHash, Subject: r.OIDCSubject, CreatedAt: fromMicros(r.CreatedAt),
 	}
 }
 
@@ -153,6 +154,12 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*doma
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, domain.Errorf(domain.EUNAUTHORIZED, "Wrong e-mail or password.")
+	}
+	if row.OIDCSubject != "" || len(row.PasswordHash) == 0 {
+		// Single sign-on accounts have no password; spend the same time as a
+		// wrong one so that the answer does not tell them apart.
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
 		return nil, domain.Errorf(domain.EUNAUTHORIZED, "Wrong e-mail or password.")
 	}
