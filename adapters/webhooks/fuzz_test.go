@@ -1,0 +1,50 @@
+package webhooks_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/throughline/throughline/adapters/webhooks"
+	"github.com/throughline/throughline/domain"
+)
+
+// checkFuzzResult holds for any input: an error is EINVALID with a message,
+// and every event made carries JSON data, an id and a source.
+func checkFuzzResult(t *testing.T, d webhooks.Delivery, err error) {
+	if err != nil {
+		if domain.ErrorCode(err) != domain.EINVALID || domain.ErrorMessage(err) == "" {
+			t.Fatalf("error %v is not EINVALID with a message", err)
+		}
+		return
+	}
+	for _, ce := range d.Events {
+		if ce.ID == "" || ce.Source == "" || ce.Type == "" || !json.Valid(ce.Data) {
+			t.Fatalf("malformed event %+v", ce)
+		}
+	}
+}
+
+func FuzzTranslateGitHub(f *testing.F) {
+	f.Add("pull_request", ghPullRequest("closed", "closed", true, "2026-03-02T15:30:00Z", "2026-03-02T15:30:00Z", ghMergeSHA))
+	f.Add("pull_request_review", ghReview)
+	f.Add("workflow_run", ghWorkflowRun("completed", "completed", "failure"))
+	f.Add("deployment_status", ghDeploymentStatus("success", "production", `"{\"service\": 3}"`))
+	f.Add("ping", ghPing)
+	f.Fuzz(func(t *testing.T, event, body string) {
+		d, err := webhooks.TranslateGitHub(ghHeader(event, "fuzz"), []byte(body))
+		if event == "" && err == nil {
+			t.Fatal("no event header accepted")
+		}
+		checkFuzzResult(t, d, err)
+	})
+}
+
+func FuzzTranslateGitLab(f *testing.F) {
+	f.Add("Merge Request Hook", glMergeRequest("merge", "merged", glSHA))
+	f.Add("Pipeline Hook", glPipeline("success", "2026-03-04 17:47:15 UTC"))
+	f.Add("Deployment Hook", glDeployment("success", "production"))
+	f.Fuzz(func(t *testing.T, event, body string) {
+		d, err := webhooks.TranslateGitLab(glHeader(event, "fuzz"), []byte(body))
+		checkFuzzResult(t, d, err)
+	})
+}
