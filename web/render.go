@@ -34,6 +34,7 @@ func (s *Server) page(c echo.Context, title, section string) views.Page {
 		Nonce:   nonce(c),
 		Assets:  s.deps.Assets,
 		Flash:   s.takeFlash(c),
+		URL:     c.Request().URL,
 	}
 }
 

@@ -28,7 +28,7 @@ func (s *Server) routes() error {
 	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
 	pages.POST("/signout", s.handleSignOut)
 
-	viewer := pages.Group("", s.requireRole(domain.RoleViewer))
+	viewer := pages.Group("", s.requireRole(domain.RoleViewer), tableCSV)
 	viewer.GET("/", s.handleHome)
 	viewer.GET("/roadmap", s.handleRoadmap)
 	viewer.GET("/value-streams", s.handleValueStreams)
@@ -76,7 +76,7 @@ func (s *Server) routes() error {
 		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)
 	}
 
-	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
+	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin), tableCSV)
 	admin.GET("/users", s.handleUsers)
 	admin.POST("/users", s.handleCreateUser)
 	admin.POST("/users/:id/role", s.handleSetUserRole)

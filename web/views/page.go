@@ -4,6 +4,7 @@ package views
 
 import (
 	"encoding/json"
+	"net/url"
 
 	"github.com/throughline/throughline/domain"
 )
@@ -27,6 +28,20 @@ type Page struct {
 	Nonce   string
 	Assets  AssetURLs
 	Flash   *Flash
+	// URL is the page's own address (path and query): table downloads
+	// link to it.
+	URL *url.URL
+}
+
+// CSVHref is the address that downloads one of the page's tables (the one
+// marked data-csv=id) as CSV.
+func (p Page) CSVHref(id string) string {
+	if p.URL == nil {
+		return "?csv=" + url.QueryEscape(id)
+	}
+	q := p.URL.Query()
+	q.Set("csv", id)
+	return p.URL.Path + "?" + q.Encode()
 }
 
 // CanEdit reports whether the signed-in user may change things.
