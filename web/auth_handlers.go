@@ -19,7 +19,11 @@ func (s *Server) handleSignInForm(c echo.Context) error {
 
 func (s *Server) renderSignIn(c echo.Context, status int, email, next, msg string) error {
 	p := s.page(c, "Sign in", "")
-	return render(c, status, views.SignIn(p, views.SignInView{Email: email, Next: safeNext(next), Error: msg}))
+	v := views.SignInView{Email: email, Next: safeNext(next), Error: msg}
+	if s.deps.SSO != nil {
+		v.SSOName = s.deps.SSO.Name()
+	}
+	return render(c, status, views.SignIn(p, v))
 }
 
 func (s *Server) handleSignIn(c echo.Context) error {

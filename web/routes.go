@@ -27,6 +27,8 @@ func (s *Server) routes() error {
 	pages.GET("/signin", s.handleSignInForm)
 	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
 	pages.POST("/signout", s.handleSignOut)
+	pages.GET("/signin/oidc", s.handleSSOStart)             // open: leaves for the identity provider
+	pages.GET("/signin/oidc/callback", s.handleSSOCallback) // open: checked against the flow cookie
 
 	viewer := pages.Group("", s.requireRole(domain.RoleViewer), tableCSV)
 	viewer.GET("/", s.handleHome)

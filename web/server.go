@@ -117,7 +117,9 @@ type Config struct {
 	EvidenceWindow int
 	// SignInRate is how many sign-in attempts one client may make per minute.
 	SignInRate int
-	Info       SystemInfo
+	// SSORoles maps the identity provider's role claim to roles.
+	SSORoles domain.RoleMapping
+	Info     SystemInfo
 }
 
 // Deps are the services the handlers use.
@@ -141,6 +143,10 @@ type Deps struct {
 	Now func() time.Time
 	// Lag reports the consumer's backlog; optional.
 	Lag func(ctx context.Context) (pending uint64, ackPending int, err error)
+	// SSO signs people in through an OpenID Connect provider, keeping their
+	// accounts in SSOUsers; both optional, both or neither.
+	SSO      SingleSignOn
+	SSOUsers SSOUserStore
 }
 
 // Server is the HTTP server.
@@ -158,6 +164,9 @@ type Server struct {
 func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Auth == nil || deps.Admin == nil || deps.Assets == nil || deps.Events == nil || deps.Ingest == nil || deps.Replayer == nil || deps.DORA == nil || deps.Roadmap == nil || deps.StoredEvents == nil || deps.ValueStreams == nil {
 		return nil, errors.New("web: Auth, Admin, Assets, Events, Ingest, Replayer, DORA, Roadmap, ValueStreams and StoredEvents are required")
+	}
+	if (deps.SSO == nil) != (deps.SSOUsers == nil) {
+		return nil, errors.New("web: SSO and SSOUsers go together")
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

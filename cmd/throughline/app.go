@@ -133,6 +133,10 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	names := a.Bus.Names()
+	sso, err := singleSignOn(cfg, a.Log, store)
+	if err != nil {
+		return err
+	}
 	a.Web, err = web.New(web.Config{
 		Logger:         a.Log,
 		Version:        version,
@@ -140,6 +144,7 @@ func (a *App) Run(ctx context.Context) error {
 		TrustProxy:     cfg.TrustProxy,
 		SessionTTL:     cfg.SessionTTL,
 		EvidenceWindow: int(cfg.EvidenceWindow / (24 * time.Hour)),
+		SSORoles:       sso.Roles,
 		Info: web.SystemInfo{
 			Database:       describeDB(store, cfg),
 			NATS:           a.natsURL(),
@@ -163,6 +168,8 @@ func (a *App) Run(ctx context.Context) error {
 		SLOs:         store,
 		SLOCodec:     sloCodec{},
 		Lag:          a.Bus.ConsumerLag,
+		SSO:          sso.Provider,
+		SSOUsers:     sso.Users,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: a.Bus.Ping},

@@ -56,6 +56,18 @@ type Config struct {
 	AttributionWin time.Duration
 	SLOInterval    time.Duration
 
+	// Single sign-on through OpenID Connect (oidc.go).
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCRedirectURL  string
+	OIDCName         string
+	OIDCScopes       string
+	OIDCRoleClaim    string
+	OIDCAdminValues  string
+	OIDCEditorValues string
+	OIDCViewerValues string
+
 	// Logging.
 	LogLevel  string
 	LogFormat string
@@ -83,6 +95,9 @@ func DefaultConfig() Config {
 		EvidenceWindow: 14 * 24 * time.Hour,
 		AttributionWin: 24 * time.Hour,
 		SLOInterval:    30 * time.Second,
+		OIDCName:       "single sign-on",
+		OIDCScopes:     "openid,email,profile",
+		OIDCRoleClaim:  "groups",
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}
