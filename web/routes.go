@@ -14,12 +14,15 @@ func (s *Server) routes() error {
 	if err != nil {
 		return err
 	}
-	e.Use(s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders, refuseUnstorableText)
+	e.Use(s.observeRequests, s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders, refuseUnstorableText)
 
 	// Open to everyone: probes, assets and the sign-in page.
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET(assets.Prefix+"*", echo.WrapHandler(s.deps.Assets))
+
+	// Prometheus scrapes with an API token, as the JSON API does.
+	e.GET("/metrics", s.handleMetrics, s.requireToken, requireScope(domain.ScopeRead))
 
 	// Pages: a bounded body, a session cookie and CSRF protection on every
 	// state change.

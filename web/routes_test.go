@@ -46,7 +46,7 @@ func TestEveryRouteNeedsSignInOrAToken(t *testing.T) {
 			resp, _ = e.post(c, path, url.Values{"name": {"x"}}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 		}
 		switch {
-		case strings.HasPrefix(r.Path, "/api/"):
+		case tokenRoute(r.Path):
 			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Errorf("%s without a token: %d %s", id, resp.StatusCode, resp.Header.Get("Content-Type"))
 			}

@@ -536,6 +536,10 @@ func scopeNeeded(t *testing.T, r web.Route) domain.Scope {
 	return domain.ScopeRead
 }
 
+// tokenRoute reports whether a path takes API tokens rather than a
+// session: the JSON API and the Prometheus scrape.
+func tokenRoute(p string) bool { return strings.HasPrefix(p, "/api/") || p == "/metrics" }
+
 // logBuffer collects what the server logs, from any goroutine.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -587,7 +591,7 @@ func TestAPITokensAreScopedRevocableAndNeverShownAgain(t *testing.T) {
 
 	routes := 0
 	for _, r := range e.server.Routes() {
-		if !strings.HasPrefix(r.Path, "/api/") || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
+		if !tokenRoute(r.Path) || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
 			continue
 		}
 		routes++
@@ -610,7 +614,7 @@ func TestAPITokensAreScopedRevocableAndNeverShownAgain(t *testing.T) {
 	// A browser's session is no credential for the API, so that the API
 	// needs no CSRF protection.
 	for _, r := range e.server.Routes() {
-		if !strings.HasPrefix(r.Path, "/api/") || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
+		if !tokenRoute(r.Path) || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
 			continue
 		}
 		req, _ := http.NewRequest(r.Method, e.srv.URL+concrete(r.Path), strings.NewReader(`{}`))
@@ -656,7 +660,7 @@ func TestAPITokensAreScopedRevocableAndNeverShownAgain(t *testing.T) {
 		}
 	}
 	for _, r := range e.server.Routes() {
-		if !strings.HasPrefix(r.Path, "/api/") || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
+		if !tokenRoute(r.Path) || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
 			continue
 		}
 		for sc, s := range secrets {

@@ -158,6 +158,8 @@ type Server struct {
 	http  *http.Server
 	pages pageCache
 	slos  sloCache
+	// metrics is what GET /metrics exposes (metrics.go).
+	metrics *serverMetrics
 }
 
 // New builds the server and its routes. It does not listen yet.
@@ -201,6 +203,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	s.echo = e
+	m, err := newServerMetrics(s)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
 	if err := s.routes(); err != nil {
 		return nil, err
 	}
