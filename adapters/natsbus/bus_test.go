@@ -11,6 +11,7 @@ import (
 
 	"github.com/throughline/throughline/adapters/natsbus"
 	"github.com/throughline/throughline/adapters/natsbus/natstest"
+	"github.com/throughline/throughline/domain"
 )
 
 func TestEmbeddedServerCreatesStreams(t *testing.T) {
@@ -113,5 +114,27 @@ func checkStreams(t *testing.T, js jetstream.JetStream, names natsbus.Names) {
 	}
 	if dlq.CachedInfo().Config.Subjects[0] != names.SubjectPrefix+".dlq.>" {
 		t.Fatalf("dlq subjects: %v", dlq.CachedInfo().Config.Subjects)
+	}
+}
+
+// A publish the server cannot take is an outage, not an internal error: the
+// HTTP receivers answer 503 and their clients retry.
+func TestPublishWithoutServerIsUnavailable(t *testing.T) {
+	emb := natstest.Embedded(t)
+	ctx := context.Background()
+	bus, err := natsbus.Connect(ctx, natsbus.Config{Embedded: emb, Retention: 400 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	if err := bus.EnsureStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	emb.Shutdown()
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = bus.Publish(short, natsbus.OutMsg{Subject: "throughline.events.delivery.checkout", Data: []byte(`{}`), MsgID: "x"})
+	if code := domain.ErrorCode(err); code != domain.EUNAVAILABLE {
+		t.Fatalf("publish with the server gone: %v (code %q), want %q", err, code, domain.EUNAVAILABLE)
 	}
 }

@@ -47,7 +47,9 @@ func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error)
 		return false, domain.Reject(domain.ReasonTooLarge, "the event, with its headers, is larger than the %d bytes the NATS server takes", b.nc.MaxPayload())
 	}
 	if err != nil {
-		return false, fmt.Errorf("publish to %s: %w", m.Subject, err)
+		// The server did not take it (down, no stream leader, timed out):
+		// nothing was accepted, and the sender should try again.
+		return false, domain.Errorf(domain.EUNAVAILABLE, "The events stream did not acknowledge the event (%v); nothing was accepted, try again.", err)
 	}
 	return ack.Duplicate, nil
 }
