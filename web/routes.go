@@ -21,6 +21,12 @@ func (s *Server) routes() error {
 	e.GET("/readyz", s.handleReadyz)
 	e.GET(assets.Prefix+"*", echo.WrapHandler(s.deps.Assets))
 
+	// OpenTelemetry exporters post to the standard OTLP/HTTP path, with an
+	// ingest token; errors are answered as OTLP clients expect.
+	if s.deps.OTLP != nil {
+		e.POST("/v1/metrics", s.handleOTLPMetrics, s.otlpErrors, s.requireToken, requireScope(domain.ScopeIngest), limitBody(maxOTLPBody))
+	}
+
 	// Prometheus scrapes with an API token, as the JSON API does.
 	e.GET("/metrics", s.handleMetrics, s.requireToken, requireScope(domain.ScopeRead))
 

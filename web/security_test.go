@@ -133,6 +133,7 @@ var unaudited = map[string]string{
 	"POST /signin":        "signing in changes nothing; attempts are logged and rate limited",
 	"POST /signout":       "ends only the caller's own session",
 	"POST /api/v1/events": "ingested events are themselves the stored, immutable record",
+	"POST /v1/metrics":    "OTLP samples become ingested events, themselves the stored, immutable record",
 }
 
 // streamForm is the value stream form with the default stages.

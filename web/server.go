@@ -147,6 +147,8 @@ type Deps struct {
 	// accounts in SSOUsers; both optional, both or neither.
 	SSO      SingleSignOn
 	SSOUsers SSOUserStore
+	// OTLP receives OpenTelemetry metrics at POST /v1/metrics; optional.
+	OTLP OTLPReceiver
 }
 
 // Server is the HTTP server.

@@ -72,6 +72,7 @@ type envOptions struct {
 	dialect sqlstore.Dialect                       // SQLite when empty
 	config  func(*web.Config)                      // changes to the test settings
 	events  func(*sqlstore.Store) web.EventGateway // nil: one that accepts nothing
+	otlp    web.OTLPReceiver                       // nil: one that accepts everything (otlp_test.go)
 }
 
 func newEnvWith(t *testing.T, o envOptions) *env {
@@ -102,6 +103,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Events:   events,
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Now:      o.now,
+		OTLP:     otlpOr(o.otlp),
 		SLOs:     store,
 		SLOCodec: sloCodec{},
 		Checks: []web.Check{

@@ -133,6 +133,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	names := a.Bus.Names()
+	gw := &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix}
 	sso, err := singleSignOn(cfg, a.Log, store)
 	if err != nil {
 		return err
@@ -158,7 +159,8 @@ func (a *App) Run(ctx context.Context) error {
 		Auth:         store,
 		Admin:        store,
 		Assets:       assetSet,
-		Events:       &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix},
+		Events:       gw,
+		OTLP:         newOTLPReceiver(gw),
 		Ingest:       store,
 		Replayer:     &replayer{store: store, bus: a.Bus},
 		DORA:         store,
