@@ -27,6 +27,11 @@ func (s *Server) routes() error {
 		e.POST("/v1/metrics", s.handleOTLPMetrics, s.otlpErrors, s.requireToken, requireScope(domain.ScopeIngest), limitBody(maxOTLPBody))
 	}
 
+	// Forges' webhooks are authenticated by their signature or token, which
+	// each forge's receiver checks, not by a session or an API token.
+	e.POST("/webhooks/github", s.handleWebhook("github"), limitBody(maxWebhookBody))
+	e.POST("/webhooks/gitlab", s.handleWebhook("gitlab"), limitBody(maxWebhookBody))
+
 	// Prometheus scrapes with an API token, as the JSON API does.
 	e.GET("/metrics", s.handleMetrics, s.requireToken, requireScope(domain.ScopeRead))
 

@@ -50,6 +50,10 @@ func TestEveryRouteNeedsSignInOrAToken(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 				t.Errorf("%s without a token: %d %s", id, resp.StatusCode, resp.Header.Get("Content-Type"))
 			}
+		case strings.HasPrefix(r.Path, "/webhooks/"): // signed, not signed in: TestWebhooksAreAuthenticatedBySignature
+			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("%s unsigned: %d %s", id, resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
 		case r.Method == http.MethodGet:
 			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
 				t.Errorf("%s without a session: %d → %q", id, resp.StatusCode, resp.Header.Get("Location"))
@@ -72,6 +76,7 @@ func TestEveryRouteNeedsSignInOrAToken(t *testing.T) {
 	token, _ := page.Find(`input[name="_csrf"]`).First().Attr("value")
 	for _, r := range routes {
 		if r.Method != http.MethodPost || strings.HasPrefix(r.Path, "/api/") || open[r.Method+" "+r.Path] ||
+			strings.HasPrefix(r.Path, "/webhooks/") || // a signature, not a session: TestWebhooksAreAuthenticatedBySignature
 			r.Path == "/v1/metrics" { // OTLP takes a token, not a session: TestOTLPRoute
 			continue
 		}

@@ -149,6 +149,9 @@ type Deps struct {
 	SSOUsers SSOUserStore
 	// OTLP receives OpenTelemetry metrics at POST /v1/metrics; optional.
 	OTLP OTLPReceiver
+	// Webhooks receive forges' webhooks at POST /webhooks/<forge> ("github",
+	// "gitlab"); a forge without one answers 404 "not configured".
+	Webhooks map[string]WebhookReceiver
 }
 
 // Server is the HTTP server.

@@ -72,7 +72,9 @@ type envOptions struct {
 	dialect sqlstore.Dialect                       // SQLite when empty
 	config  func(*web.Config)                      // changes to the test settings
 	events  func(*sqlstore.Store) web.EventGateway // nil: one that accepts nothing
-	otlp    web.OTLPReceiver                       // nil: one that accepts everything (otlp_test.go)
+	// webhooks replace signedWebhooks (webhook_test.go) when not nil.
+	webhooks map[string]web.WebhookReceiver
+	otlp     web.OTLPReceiver // nil: one that accepts everything (otlp_test.go)
 }
 
 func newEnvWith(t *testing.T, o envOptions) *env {
@@ -103,6 +105,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Events:   events,
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Now:      o.now,
+		Webhooks: webhooksOr(t, o.webhooks),
 		OTLP:     otlpOr(o.otlp),
 		SLOs:     store,
 		SLOCodec: sloCodec{},

@@ -134,6 +134,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	names := a.Bus.Names()
 	gw := &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix}
+	hooks, err := webhookReceivers(cfg, gw)
+	if err != nil {
+		return err
+	}
 	sso, err := singleSignOn(cfg, a.Log, store)
 	if err != nil {
 		return err
@@ -161,6 +165,7 @@ func (a *App) Run(ctx context.Context) error {
 		Assets:       assetSet,
 		Events:       gw,
 		OTLP:         newOTLPReceiver(gw),
+		Webhooks:     hooks,
 		Ingest:       store,
 		Replayer:     &replayer{store: store, bus: a.Bus},
 		DORA:         store,

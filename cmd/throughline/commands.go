@@ -107,6 +107,7 @@ and its password printed once.`,
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", cfg.SessionTTL, "how long a sign-in lasts")
 	fs.DurationVar(&cfg.SLOInterval, "slo-interval", cfg.SLOInterval, "how often SLOs are evaluated and alert state changes published to NATS (0: never)")
 	fs.StringVar(&cfg.AdminEmail, "admin-email", cfg.AdminEmail, "e-mail of the admin created on first start")
+	webhookFlags(fs, &cfg)
 	oidcFlags(fs, &cfg)
 	logFlags(fs, &cfg)
 	annotateEnv(cmd)

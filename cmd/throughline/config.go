@@ -56,6 +56,12 @@ type Config struct {
 	AttributionWin time.Duration
 	SLOInterval    time.Duration
 
+	// Webhooks (webhooks.go).
+	GitHubWebhookSecret     string
+	GitHubWebhookSecretFile string
+	GitLabWebhookToken      string
+	GitLabWebhookTokenFile  string
+
 	// Single sign-on through OpenID Connect (oidc.go).
 	OIDCIssuer       string
 	OIDCClientID     string
