@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -206,5 +205,4 @@ func TestWebhookLimitsAndFailures(t *testing.T) {
 	if code != http.StatusNotFound && code != http.StatusForbidden {
 		t.Errorf("unknown forge: %d", code)
 	}
-	_ = url.Values{}
 }
