@@ -495,7 +495,9 @@ func TestSingleSignOnFlagsAreChecked(t *testing.T) {
 		{"no role values", func(c *Config) {
 			c.OIDCIssuer, c.OIDCClientID, c.OIDCRedirectURL = "https://idp.example", "x", "https://tl.example/signin/oidc/callback"
 		}, "no claim value grants a role"},
-		{"no redirect URL", func(c *Config) { c.OIDCIssuer, c.OIDCClientID, c.OIDCViewerValues = "https://idp.example", "x", "staff" }, "--oidc-redirect-url"},
+		{"no redirect URL", func(c *Config) {
+			c.OIDCIssuer, c.OIDCClientID, c.OIDCViewerValues = "https://idp.example", "x", "staff"
+		}, "--oidc-redirect-url"},
 		{"relative issuer", func(c *Config) {
 			c.OIDCIssuer, c.OIDCClientID, c.OIDCViewerValues, c.OIDCRedirectURL = "idp.example", "x", "staff", "https://tl.example/signin/oidc/callback"
 		}, "absolute http(s) URL"},
