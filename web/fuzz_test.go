@@ -270,6 +270,7 @@ func (e *hostileEnv) getRoutes() [][2]string {
 		{"/api/v1/metrics/checkout.conversion", "from=2026-03-01&to=2026-03-20T10:00:00Z&bucket=hour&attr.service=checkout"},
 		{"/api/v1/value-streams", ""}, {"/api/v1/value-streams/" + stream, ""}, {"/api/v1/value-streams/" + stream + "/flow", "from=2026-01-01&to=2026-03-20"},
 		{"/api/v1/slos", ""}, {"/api/v1/slos/" + slo, ""},
+		{"/api/v1/annotations", "from=1772409600000&to=2026-03-20T10:00:00Z&service=checkout&kind=all"},
 	}
 }
 

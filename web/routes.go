@@ -114,6 +114,8 @@ func (s *Server) routes() error {
 	api.GET("/dora/trend", s.handleDORATrendAPI, requireScope(domain.ScopeRead))
 	api.GET("/deployments", s.handleDeploymentsAPI, requireScope(domain.ScopeRead))
 	api.GET("/incidents", s.handleIncidentsAPI, requireScope(domain.ScopeRead))
+	api.GET("/annotations", s.handleAnnotationsAPI, requireScope(domain.ScopeRead))
+	api.POST("/annotations", s.handleAnnotationsPostAPI, requireScope(domain.ScopeRead)) // Grafana's JSON datasource: a query, changes nothing
 	api.POST("/deployments/override", s.handleOverrideAPI, requireScope(domain.ScopeAdmin))
 	api.GET("/events/view", s.handleEventAPI, requireScope(domain.ScopeRead))
 	api.GET("/ideas", s.handleIdeasAPI, requireScope(domain.ScopeRead))

@@ -130,12 +130,13 @@ func seedChanges(t *testing.T, e *env) (changes []change, tokenSecret string) {
 // unaudited are the POST routes that change no shared data, or whose data
 // is its own record, and so leave no audit entry.
 var unaudited = map[string]string{
-	"POST /signin":          "signing in changes nothing; attempts are logged and rate limited",
-	"POST /signout":         "ends only the caller's own session",
-	"POST /api/v1/events":   "ingested events are themselves the stored, immutable record",
-	"POST /v1/metrics":      "OTLP samples become ingested events, themselves the stored, immutable record",
-	"POST /webhooks/github": "authenticated by the delivery's signature; the events it makes are the stored record",
-	"POST /webhooks/gitlab": "authenticated by the delivery's token; the events it makes are the stored record",
+	"POST /signin":             "signing in changes nothing; attempts are logged and rate limited",
+	"POST /signout":            "ends only the caller's own session",
+	"POST /api/v1/events":      "ingested events are themselves the stored, immutable record",
+	"POST /v1/metrics":         "OTLP samples become ingested events, themselves the stored, immutable record",
+	"POST /api/v1/annotations": "a query in a body (Grafana's JSON datasource); it reads, changes nothing",
+	"POST /webhooks/github":    "authenticated by the delivery's signature; the events it makes are the stored record",
+	"POST /webhooks/gitlab":    "authenticated by the delivery's token; the events it makes are the stored record",
 }
 
 // streamForm is the value stream form with the default stages.
@@ -529,6 +530,8 @@ func scopeNeeded(t *testing.T, r web.Route) domain.Scope {
 		return ""
 	case "POST /api/v1/events":
 		return domain.ScopeIngest
+	case "POST /api/v1/annotations":
+		return domain.ScopeRead // Grafana's JSON datasource posts its query
 	case "POST /api/v1/dead-letters/:id/replay", "POST /api/v1/deployments/override":
 		return domain.ScopeAdmin
 	}
