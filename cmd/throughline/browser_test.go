@@ -206,10 +206,19 @@ func TestBrowserDORAPageWithDemoData(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "dora")
-	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(`#deployments`)); err != nil {
-		t.Fatal(err)
-	}
+	browse(t, ctx, chromedp.Evaluate[bool](`document.querySelector('#deployments').scrollIntoView({block: 'start'}); window.scrollBy(0, -72); true`))
 	screenshot(t, ctx, "dora-deployments")
+	// The table downloads as CSV from the link beside it, with the
+	// browser's session.
+	csvText := browse(t, ctx, chromedp.Evaluate[string](`(async () => {
+		const a = document.querySelector('[data-testid="csv-deployments"]');
+		if (!a) return 'no link';
+		const r = await fetch(a.href);
+		return r.headers.get('Content-Type') + '\n' + await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(csvText, "text/csv") || !strings.Contains(csvText, "When,Service,Artifact,Changes,Verdict") {
+		t.Errorf("deployments CSV from the page's link: %.300s", csvText)
+	}
 	value := browse(t, ctx, chromedp.Text(`[data-testid="metric-deployment-frequency"] [data-testid="value"]`))
 	tier := browse(t, ctx, chromedp.Text(`[data-testid="metric-change-failure-rate"] [data-testid="tier"]`))
 	if value == "0" || value == "" || tier == "no data" {
