@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/domain"
 	"github.com/throughline/throughline/domain/domaintest"
 )
@@ -19,24 +18,7 @@ import (
 func postStory(t *testing.T, app *App, ingest, read string) []domain.Event {
 	t.Helper()
 	evs := domaintest.DORAStory()
-	var batch bytes.Buffer
-	batch.WriteString("[")
-	for i, ev := range evs {
-		ce, err := cdevents.FromEvent(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := cdevents.EncodeStructured(ce)
-		if i > 0 {
-			batch.WriteString(",")
-		}
-		batch.Write(b)
-	}
-	batch.WriteString("]")
-	code, body := postEvents(t, app, ingest, http.Header{"Content-Type": {cdevents.ContentTypeBatch}}, batch.Bytes())
-	if code != http.StatusAccepted || body["accepted"] != float64(len(evs)) {
-		t.Fatalf("post story: %d %v", code, body)
-	}
+	postEventsBatch(t, app, ingest, evs)
 	waitStatus(t, app, read, ingestStatus{Stored: int64(len(evs))})
 	return evs
 }

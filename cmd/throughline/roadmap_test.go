@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/domain"
 )
 
@@ -61,23 +59,7 @@ func TestIdeaAPIShowsStagesAndEvidence(t *testing.T) {
 	}
 	ingest, read := token(t, app, domain.ScopeIngest), token(t, app, domain.ScopeRead)
 	evs := evidenceStory(d)
-	var batch bytes.Buffer
-	batch.WriteString("[")
-	for i, ev := range evs {
-		ce, err := cdevents.FromEvent(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := cdevents.EncodeStructured(ce)
-		if i > 0 {
-			batch.WriteString(",")
-		}
-		batch.Write(b)
-	}
-	batch.WriteString("]")
-	if code, body := postEvents(t, app, ingest, http.Header{"Content-Type": {cdevents.ContentTypeBatch}}, batch.Bytes()); code != http.StatusAccepted {
-		t.Fatalf("post: %d %v", code, body)
-	}
+	postEventsBatch(t, app, ingest, evs)
 	waitStatus(t, app, read, ingestStatus{Stored: int64(len(evs))})
 
 	var got struct {
