@@ -21,6 +21,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/throughline/throughline/adapters/natsbus"
 	"github.com/throughline/throughline/adapters/natsbus/natstest"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 )
@@ -50,6 +51,23 @@ func testConfig(t testing.TB) Config {
 	cfg.Addr = "127.0.0.1:0"
 	cfg.NATSListen = "127.0.0.1:0"
 	return cfg
+}
+
+// startAppOnExternalNATS starts the app on the external NATS server of the
+// test environment (cfg.NATS names it afterwards), with streams and
+// subjects of its own that are deleted when the test ends.
+func startAppOnExternalNATS(t *testing.T, cfg *Config) (*App, *syncBuffer, natsbus.Names) {
+	t.Helper()
+	cfg.NATS = natstest.ExternalURL(t)
+	names := natstest.UniqueNames(t, nil)
+	cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
+	app, out := startApp(t, *cfg)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = app.Bus.JetStream().DeleteStream(ctx, names.EventsStream())
+		_ = app.Bus.JetStream().DeleteStream(ctx, names.DLQStream())
+	})
+	return app, out, names
 }
 
 // startApp runs an App and closes it when the test ends.
@@ -165,16 +183,8 @@ func TestServeOnTheEmbeddedDefault(t *testing.T) {
 func TestServeOnPostgresAndExternalNATS(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DB = sqltest.PostgresDSN(t)
-	cfg.NATS = natstest.ExternalURL(t)
 	var app *App
-	names := natstest.UniqueNames(t, nil)
-	cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
-	app, out := startApp(t, cfg)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.EventsStream())
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.DLQStream())
-	})
+	app, out, names := startAppOnExternalNATS(t, &cfg)
 	if app.Embedded != nil {
 		t.Fatal("embedded NATS started although --nats was given")
 	}

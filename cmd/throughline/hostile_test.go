@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/throughline/throughline/adapters/natsbus"
-	"github.com/throughline/throughline/adapters/natsbus/natstest"
 	"github.com/throughline/throughline/domain"
 )
 
@@ -209,15 +208,7 @@ func TestEventsAtTheNATSPayloadLimit(t *testing.T) {
 // dead-lettered once.
 func TestHostileEventsOnExternalNATS(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.NATS = natstest.ExternalURL(t)
-	names := natstest.UniqueNames(t, nil)
-	cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
-	app, _ := startApp(t, cfg)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.EventsStream())
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.DLQStream())
-	})
+	app, _, names := startAppOnExternalNATS(t, &cfg)
 	tok := token(t, app, domain.ScopeIngest, domain.ScopeRead)
 	limit := int(app.Bus.Conn().MaxPayload())
 	if limit > 1<<20 {

@@ -19,7 +19,6 @@ import (
 
 	"github.com/throughline/throughline/adapters/cdevents"
 	"github.com/throughline/throughline/adapters/demo"
-	"github.com/throughline/throughline/adapters/natsbus/natstest"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 	"github.com/throughline/throughline/domain"
 )
@@ -388,15 +387,7 @@ func TestPublishAndRebuildCommands(t *testing.T) {
 func TestIngestOnPostgresAndExternalNATS(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DB = sqltest.PostgresDSN(t)
-	cfg.NATS = natstest.ExternalURL(t)
-	names := natstest.UniqueNames(t, nil)
-	cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
-	app, _ := startApp(t, cfg)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.EventsStream())
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.DLQStream())
-	})
+	app, _, names := startAppOnExternalNATS(t, &cfg)
 	tok := token(t, app, domain.ScopeIngest, domain.ScopeRead)
 	evs := conformanceEvents(t, "pg")
 	publishBoth(t, natsPublisher(t, cfg.NATS), names.SubjectPrefix, evs[:60])

@@ -27,7 +27,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughline/throughline/adapters/cdevents"
-	"github.com/throughline/throughline/adapters/natsbus/natstest"
 	"github.com/throughline/throughline/adapters/otlp"
 	"github.com/throughline/throughline/adapters/sqlstore/sqltest"
 	"github.com/throughline/throughline/domain"
@@ -188,15 +187,7 @@ func TestOTLPMetricsFromTheSDK(t *testing.T) {
 func TestOTLPOnPostgresAndExternalNATS(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DB = sqltest.PostgresDSN(t)
-	cfg.NATS = natstest.ExternalURL(t)
-	names := natstest.UniqueNames(t, nil)
-	cfg.StreamPrefix, cfg.SubjectPrefix = names.StreamPrefix, names.SubjectPrefix
-	app, _ := startApp(t, cfg)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.EventsStream())
-		_ = app.Bus.JetStream().DeleteStream(ctx, names.DLQStream())
-	})
+	app, _, _ := startAppOnExternalNATS(t, &cfg)
 	checkSDKExport(t, app, token(t, app, domain.ScopeIngest, domain.ScopeRead))
 }
 
