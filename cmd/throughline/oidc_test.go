@@ -187,6 +187,23 @@ func TestSingleSignOnWithOpenIDConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("the users page says who signs in through the provider", func(t *testing.T) {
+		r := signInSSO(t, app, m, person("sub-ada", "ada@example.com", "tl-admins"), "/signin/oidc?next=/settings/users", nil)
+		if r.status != http.StatusOK || r.path != "/settings/users" {
+			t.Fatalf("%d at %s: %s", r.status, r.path, r.errorText())
+		}
+		for _, email := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
+			row := r.doc.Find(`[data-testid="users-table"] tr`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+				return strings.TrimSpace(s.Find("td").First().Text()) == email
+			})
+			// The provider sets their role at each sign-in: no form here
+			// that the next sign-in would undo.
+			if row.Find(`[data-testid="sso-user"]`).Length() != 1 || row.Find(`select[name="role"]`).Length() != 0 {
+				t.Errorf("%s: not shown as a single sign-on account without a role form:\n%s", email, strings.Join(strings.Fields(row.Text()), " "))
+			}
+		}
+	})
+
 	t.Run("a role claim holding one string", func(t *testing.T) {
 		// Nested claim paths are covered in adapters/oidc.
 		u := idpUser{sub: "sub-dee", claims: map[string]any{"email": "dee@example.com", "groups": "tl-editors"}}
