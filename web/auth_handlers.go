@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -56,10 +58,18 @@ func (s *Server) handleSignOut(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/signin")
 }
 
-// safeNext keeps post-sign-in redirects on this site.
+// safeNext keeps post-sign-in redirects on this site: a path of its own,
+// with no control character or backslash anywhere (browsers drop tabs and
+// newlines and read "\\" as "/", so "/\t/evil.example" would leave the site).
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/signin") {
+	bad := next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.HasPrefix(next, "/signin") || strings.ContainsRune(next, '\\') ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || unicode.IsSpace(r) })
+	if !bad {
+		u, err := url.Parse(next)
+		bad = err != nil || u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "//")
+	}
+	if bad {
 		return "/"
 	}
 	return next
