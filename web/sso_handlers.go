@@ -32,6 +32,9 @@ type SingleSignOn interface {
 // ("" when created).
 type SSOUserStore interface {
 	SignInExternal(ctx context.Context, id domain.ExternalIdentity, role domain.Role) (*domain.User, domain.Role, error)
+	// RemoveExternal deletes the account of a subject the provider no
+	// longer lets in, with its sessions; nil when there was none.
+	RemoveExternal(ctx context.Context, subject string) (*domain.User, error)
 }
 
 const (
@@ -128,6 +131,9 @@ func (s *Server) handleSSOCallback(c echo.Context) error {
 		return err
 	}
 	if id.EmailVerified != nil && !*id.EmailVerified {
+		if err := s.withdrawSSO(ctx, id.Subject, "e-mail no longer verified at the identity provider"); err != nil {
+			return err
+		}
 		return refuse(http.StatusForbidden, "email not verified", "Your e-mail address "+id.Email+" is not verified at the identity provider. Verify it there, then sign in again.")
 	}
 	role := s.cfg.SSORoles.RoleFor(id.RoleValues)
@@ -137,6 +143,9 @@ func (s *Server) handleSSOCallback(c echo.Context) error {
 			msg = "Your account (" + orUnknown(id.Email) + ") has no Throughline role: no group or role grants one yet. Ask an administrator to set up the role mapping."
 		}
 		if err := s.deps.Admin.Audit(ctx, orUnknown(id.Email), "user.signin.refused", orUnknown(id.Email), "single sign-on: no role in claim "+s.cfg.SSORoles.Claim); err != nil {
+			return err
+		}
+		if err := s.withdrawSSO(ctx, id.Subject, "no role in claim "+s.cfg.SSORoles.Claim+" any more"); err != nil {
 			return err
 		}
 		return refuse(http.StatusForbidden, "no role", msg)
@@ -168,6 +177,18 @@ func (s *Server) handleSSOCallback(c echo.Context) error {
 	s.setCookie(c, sessionCookie, secret, s.cfg.SessionTTL)
 	s.log.Info("signed in", "user_id", u.ID, "role", u.Role, "via", "oidc")
 	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// withdrawSSO ends the access of someone the provider no longer lets in:
+// their account and every session it holds go at once (a role they lost at
+// the provider must not live on in a session signed in last week).
+func (s *Server) withdrawSSO(ctx context.Context, subject, why string) error {
+	u, err := s.deps.SSOUsers.RemoveExternal(ctx, subject)
+	if err != nil || u == nil {
+		return err
+	}
+	s.log.Info("single sign-on account removed", "user_id", u.ID, "reason", why)
+	return s.deps.Admin.Audit(ctx, "single sign-on", "user.delete", u.Email, "was "+string(u.Role)+"; "+why)
 }
 
 // takeSSOFlow reads the flow cookie and clears it: a flow is used once.

@@ -80,3 +80,35 @@ func (s *Store) SignInExternal(ctx context.Context, id domain.ExternalIdentity, 
 	}
 	return out, was, nil
 }
+
+// RemoveExternal deletes the account of a person the identity provider no
+// longer lets in (their claims grant no role, or their e-mail is no longer
+// verified), with every session they hold: removing someone from the
+// provider's groups ends their access here at their next sign-in attempt,
+// not when their sessions expire. It returns the account removed, or nil
+// when there was none. The provider is the authority, as in SignInExternal.
+func (s *Store) RemoveExternal(ctx context.Context, subject string) (*domain.User, error) {
+	if subject == "" {
+		return nil, nil
+	}
+	var out *domain.User
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		row := new(userRow)
+		err := tx.NewSelect().Model(row).Where("oidc_subject = ?", subject).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().TableExpr("sessions").Where("user_id = ?", row.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", row.ID).Exec(ctx); err != nil {
+			return err
+		}
+		out = row.toDomain()
+		return nil
+	})
+	return out, err
+}

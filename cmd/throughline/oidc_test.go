@@ -230,6 +230,36 @@ func TestSingleSignOnWithOpenIDConnect(t *testing.T) {
 		}
 	})
 
+	t.Run("losing every role at the provider ends the account and its sessions", func(t *testing.T) {
+		first := signInSSO(t, app, m, person("sub-fay", "fay@example.com", "tl-editors"), "/signin/oidc?next=/dora", nil)
+		if first.status != http.StatusOK || first.path != "/dora" {
+			t.Fatalf("%d at %s: %s", first.status, first.path, first.errorText())
+		}
+		// Removed from every group at the provider, fay tries again from
+		// another browser; the browser signed in before loses its session.
+		again := signInSSO(t, app, m, person("sub-fay", "fay@example.com", "engineering"), "/signin/oidc", nil)
+		if again.status != http.StatusForbidden {
+			t.Fatalf("%d: %s", again.status, again.errorText())
+		}
+		if u := userByEmail(t, app, "fay@example.com"); u != nil {
+			t.Fatalf("account kept: %+v", u)
+		}
+		if resp, _ := first.client.Get(app.URL() + "/dora"); resp.Request.URL.Path != "/signin" {
+			t.Fatalf("the old session still reaches %s", resp.Request.URL)
+		}
+		entries, err := app.Store.AuditLog(ctx, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range entries {
+			found = found || (e.Action == "user.delete" && e.Target == "fay@example.com" && strings.Contains(e.Detail, "was editor"))
+		}
+		if !found {
+			t.Error("the removal is not in the audit log")
+		}
+	})
+
 	t.Run("the role follows the provider at the next sign-in, audited", func(t *testing.T) {
 		r := signInSSO(t, app, m, person("sub-cy", "cy@example.com", "tl-admins"), "/signin/oidc", nil)
 		if r.status != http.StatusOK {
