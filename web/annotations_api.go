@@ -207,7 +207,7 @@ func (s *Server) answerAnnotations(c echo.Context, q annotationQuery) error {
 		}
 	}
 	if q.incidents {
-		list, err := s.deps.DORA.IncidentsIn(ctx, w, q.filter, maxAnnotations+1)
+		list, err := s.deps.DORA.IncidentsOverlapping(ctx, w, q.filter, maxAnnotations+1)
 		if err != nil {
 			return err
 		}

@@ -71,6 +71,8 @@ type DORAStore interface {
 	DORATrend(ctx context.Context, w domain.Window, b domain.Bucket, f domain.DORAFilter) ([]domain.DORAReport, error)
 	DeploymentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, failedOnly bool, limit int) ([]domain.DeploymentRecord, error)
 	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error)
+	// IncidentsOverlapping adds the incidents open through the whole window.
+	IncidentsOverlapping(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error)
 	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error
 	ClearOverride(ctx context.Context, id domain.Identity, by string) error
 	Services(ctx context.Context) ([]domain.Service, error)

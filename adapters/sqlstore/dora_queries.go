@@ -417,6 +417,17 @@ func splitList(s string) []string {
 // the window, newest first, with the deployment each made fail or why none;
 // at most limit (≤ 0: the drill-down maximum).
 func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error) {
+	return s.incidents(ctx, w, f, limit, false)
+}
+
+// IncidentsOverlapping is IncidentsIn plus the incidents that were open
+// through the whole window (started before it, resolved after it or not
+// yet): every incident a timeline of the window would show.
+func (s *Store) IncidentsOverlapping(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error) {
+	return s.incidents(ctx, w, f, limit, true)
+}
+
+func (s *Store) incidents(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int, across bool) ([]domain.IncidentRecord, error) {
 	if limit <= 0 || limit > maxDrillDown {
 		limit = maxDrillDown
 	}
@@ -435,31 +446,48 @@ func (s *Store) IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAF
 	from, end := micros(w.From), micros(w.End())
 	// Two index range scans (started in, resolved in) rather than one scan
 	// with OR, merged here.
-	query := func(col string) ([]row, error) {
+	query := func(col string, where func(*bun.SelectQuery) *bun.SelectQuery) ([]row, error) {
 		var rows []row
 		q := s.db.NewSelect().TableExpr("incidents AS i").
 			ColumnExpr("i.*, ia.deploy_pk, COALESCE(ia.rule, '') AS rule, COALESCE(ia.reason, '') AS reason, d.source AS dep_source, d.event_id AS dep_event_id").
 			Join("LEFT JOIN incident_attributions AS ia ON ia.incident_id = i.incident_id").
 			Join("LEFT JOIN deployments AS d ON d.event_pk = ia.deploy_pk").
 			Where("i.production = ?", true).
-			Where("i."+col+" >= ?", from).Where("i."+col+" < ?", end).
 			OrderExpr("i." + col + " DESC").Limit(int64(limit))
+		q = where(q)
 		if svcs != nil {
 			q = q.Where("i.service IN (?)", bun.In(svcs))
 		}
 		return rows, q.Scan(ctx, &rows)
 	}
-	started, err := query("started_at")
+	in := func(col string) func(*bun.SelectQuery) *bun.SelectQuery {
+		return func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("i."+col+" >= ?", from).Where("i."+col+" < ?", end)
+		}
+	}
+	started, err := query("started_at", in("started_at"))
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := query("resolved_at")
+	resolved, err := query("resolved_at", in("resolved_at"))
 	if err != nil {
 		return nil, err
+	}
+	all := append(started, resolved...)
+	if across {
+		open, err := query("started_at", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("i.started_at < ?", from).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("i.resolved_at IS NULL").WhereOr("i.resolved_at >= ?", end)
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, open...)
 	}
 	seen := map[string]bool{}
 	var rows []row
-	for _, r := range append(started, resolved...) {
+	for _, r := range all {
 		if !seen[r.IncidentID] {
 			seen[r.IncidentID] = true
 			rows = append(rows, r)

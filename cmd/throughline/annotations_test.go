@@ -122,6 +122,12 @@ func TestGrafanaAnnotationsForDeploymentsAndIncidents(t *testing.T) {
 			t.Errorf("incident %s ends %v; want %v", w.id, g.TimeEnd, at(w.end))
 		}
 	}
+	// A dashboard of a few hours on Friday: I5, open since Thursday, spans
+	// it; I4 ended before it.
+	if got := getAnnotations(t, app, read, "from="+ms(101)+"&to="+ms(110)+"&service=checkout&kind=incidents"); len(got) != 1 ||
+		!strings.Contains(got[0].Title, "I5") || got[0].Time != at(91) || got[0].TimeEnd != nil {
+		t.Errorf("incidents spanning a short range: %+v", got)
+	}
 	if all := getAnnotations(t, app, read, whole+"&service=checkout&kind=all"); len(all) != len(wants)+len(wantInc) {
 		t.Errorf("kind=all: %d annotations", len(all))
 	}
