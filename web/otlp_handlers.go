@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,10 +29,13 @@ type OTLPReceiver interface {
 }
 
 // OTLP/HTTP limits: the body as sent, and as decompressed. An SDK exports
-// kilobytes per interval; a Collector batches up to a few MiB.
+// kilobytes per interval; a Collector's batch of 8,192 points is 1–2 MiB.
+// Decoding protobuf can take many times the body's size in memory (tens of
+// times for bodies of tiny repeated messages), so the limit stays low and
+// only Config.OTLPConcurrency exports are decoded at once.
 const (
-	maxOTLPBody    = 16 << 20
-	maxOTLPDecoded = 32 << 20
+	maxOTLPBody    = 4 << 20
+	maxOTLPDecoded = 4 << 20
 )
 
 const (
@@ -55,6 +59,18 @@ func (s *Server) handleOTLPMetrics(c echo.Context) error {
 	ct := otlpContentType(c)
 	if ct == "" {
 		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send OTLP metrics as application/x-protobuf or application/json.")
+	}
+	// Wait for a turn before reading the body, so that waiting exports
+	// hold no memory.
+	wait := time.NewTimer(s.cfg.OTLPWait)
+	defer wait.Stop()
+	select {
+	case s.otlpSlots <- struct{}{}:
+		defer func() { <-s.otlpSlots }()
+	case <-wait.C:
+		return domain.Errorf(domain.EUNAVAILABLE, "Too many OTLP exports are being received at once; try again shortly.")
+	case <-c.Request().Context().Done():
+		return domain.Errorf(domain.EUNAVAILABLE, "The export was abandoned while it waited for its turn.")
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {

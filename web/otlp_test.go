@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/throughline/throughline/domain"
 	"github.com/throughline/throughline/web"
@@ -20,12 +21,17 @@ import (
 // end-to-end tests in cmd/throughline drive (otlp_test.go there). It records
 // what reached it.
 type otlpFake struct {
+	gate   chan struct{} // when set, each export waits here
 	mu     sync.Mutex
 	err    error
 	bodies []string
 }
 
 func (f *otlpFake) ExportMetrics(_ context.Context, ct string, body []byte) ([]byte, error) {
+	if f.gate != nil {
+		f.gate <- struct{}{} // tell the test it arrived
+		<-f.gate             // and wait to be let go
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.bodies = append(f.bodies, ct+" "+string(body))
@@ -100,11 +106,11 @@ func TestOTLPRoute(t *testing.T) {
 	if st, _, m := post(ingest, "application/json", "gzip", []byte("not gzip")); st != 400 {
 		t.Errorf("bad gzip: %d %v", st, m)
 	}
-	if st, _, m := post(ingest, "application/json", "gzip", zip(make([]byte, 32<<20+1))); st != 413 {
+	if st, _, m := post(ingest, "application/json", "gzip", zip(make([]byte, 4<<20+1))); st != 413 {
 		t.Errorf("gzip bomb: %d %v", st, m)
 	}
-	if st, _, m := post(ingest, "application/x-protobuf", "", make([]byte, 16<<20+1)); st != 413 {
-		t.Errorf("17 MiB body: %d %v", st, m)
+	if st, _, m := post(ingest, "application/x-protobuf", "", make([]byte, 4<<20+1)); st != 413 {
+		t.Errorf("body over 4 MiB: %d %v", st, m)
 	}
 	if len(fake.bodies) != 0 {
 		t.Fatalf("refused requests reached the receiver: %d", len(fake.bodies))
@@ -164,4 +170,43 @@ func otlpOr(r web.OTLPReceiver) web.OTLPReceiver {
 		return &otlpFake{}
 	}
 	return r
+}
+
+// Only so many exports are decoded at once; one more waits its turn, then
+// hears 503 with Retry-After, and its exporter retries.
+func TestOTLPExportsWaitTheirTurn(t *testing.T) {
+	fake := &otlpFake{gate: make(chan struct{})}
+	e := newEnvWith(t, envOptions{otlp: fake, config: func(c *web.Config) {
+		c.OTLPConcurrency, c.OTLPWait = 1, 300*time.Millisecond
+	}})
+	_, ingest, err := e.store.CreateToken(context.Background(), "collector", []domain.Scope{domain.ScopeIngest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/metrics", strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+ingest)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	first := make(chan int, 1)
+	go func() { code, _ := post(); first <- code }()
+	<-fake.gate // the first export is being decoded
+	if code, retry := post(); code != http.StatusServiceUnavailable || retry == "" {
+		t.Errorf("a second export while the only turn is taken: %d, Retry-After %q; want 503 with Retry-After", code, retry)
+	}
+	fake.gate <- struct{}{} // the first one finishes
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first export: %d", code)
+	}
+	go func() { <-fake.gate; fake.gate <- struct{}{} }()
+	if code, _ := post(); code != http.StatusOK {
+		t.Errorf("an export after the turn was freed: %d", code)
+	}
 }

@@ -119,6 +119,10 @@ type Config struct {
 	EvidenceWindow int
 	// SignInRate is how many sign-in attempts one client may make per minute.
 	SignInRate int
+	// OTLPConcurrency bounds the OTLP exports decoded at once (default 2);
+	// one waits up to OTLPWait (default 10 s) for its turn, then gets 503.
+	OTLPConcurrency int
+	OTLPWait        time.Duration
 	// SSORoles maps the identity provider's role claim to roles.
 	SSORoles domain.RoleMapping
 	Info     SystemInfo
@@ -167,6 +171,8 @@ type Server struct {
 	slos  sloCache
 	// metrics is what GET /metrics exposes (metrics.go).
 	metrics *serverMetrics
+	// otlpSlots holds a token per OTLP export being decoded.
+	otlpSlots chan struct{}
 }
 
 // New builds the server and its routes. It does not listen yet.
@@ -192,6 +198,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.SignInRate <= 0 {
 		cfg.SignInRate = 10
 	}
+	if cfg.OTLPConcurrency <= 0 {
+		cfg.OTLPConcurrency = 2
+	}
+	if cfg.OTLPWait <= 0 {
+		cfg.OTLPWait = 10 * time.Second
+	}
 	switch cfg.SecureCookies {
 	case "":
 		cfg.SecureCookies = "auto"
@@ -199,7 +211,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	default:
 		return nil, domain.Errorf(domain.EINVALID, "--secure-cookies must be auto, always or never")
 	}
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, otlpSlots: make(chan struct{}, cfg.OTLPConcurrency)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
