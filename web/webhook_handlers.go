@@ -17,6 +17,9 @@ import (
 // them, returning only after JetStream acknowledged them. An unauthenticated
 // delivery is an EUNAUTHORIZED error and publishes nothing.
 type WebhookReceiver interface {
+	// CheckHeader refuses, before the body is read, a delivery whose
+	// headers already show it is not authentic (EUNAUTHORIZED).
+	CheckHeader(header http.Header) error
 	Receive(ctx context.Context, header http.Header, body []byte) (WebhookResult, error)
 }
 
@@ -39,8 +42,12 @@ var webhookForges = map[string]struct{ name, flag string }{
 	"gitlab": {"GitLab", "--gitlab-webhook-token"},
 }
 
-// maxWebhookBody bounds one delivery: GitHub caps payloads at 25 MB.
-const maxWebhookBody = 25 << 20
+// maxWebhookBody bounds one delivery. GitHub caps payloads at 25 MB, but
+// only pushes come near that; the pull request, review, workflow run and
+// deployment deliveries read here are kilobytes, and an unauthenticated
+// sender should not make the server hold more before the signature is
+// checked.
+const maxWebhookBody = 5 << 20
 
 type webhookResponse struct {
 	Accepted   int           `json:"accepted"`
@@ -59,6 +66,12 @@ func (s *Server) handleWebhook(forge string) echo.HandlerFunc {
 		rcv := s.deps.Webhooks[forge]
 		if rcv == nil {
 			return domain.Errorf(domain.ENOTFOUND, "The %s webhook is not configured on this server: start Throughline with %s.", f.name, f.flag)
+		}
+		if err := rcv.CheckHeader(c.Request().Header); err != nil {
+			// Close the connection rather than read and discard the
+			// body to keep it alive for a forger.
+			c.Response().Header().Set(echo.HeaderConnection, "close")
+			return err
 		}
 		body, err := io.ReadAll(c.Request().Body)
 		if err != nil {

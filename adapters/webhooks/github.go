@@ -38,17 +38,9 @@ func (g *GitHub) Receive(h http.Header, body []byte) (Delivery, error) {
 // Verify checks X-Hub-Signature-256, the HMAC-SHA256 of the raw body with
 // the secret, in constant time. The SHA-1 X-Hub-Signature alone is refused.
 func (g *GitHub) Verify(h http.Header, body []byte) error {
-	sig := h.Get("X-Hub-Signature-256")
-	if sig == "" {
-		if h.Get("X-Hub-Signature") != "" {
-			return domain.Errorf(domain.EUNAUTHORIZED, "The delivery is signed only with SHA-1 (X-Hub-Signature), which Throughline does not accept; GitHub sends X-Hub-Signature-256 when the webhook has a secret.")
-		}
-		return domain.Errorf(domain.EUNAUTHORIZED, "The delivery has no X-Hub-Signature-256 header: give the webhook the secret Throughline was started with.")
-	}
-	hexSum, ok := strings.CutPrefix(sig, "sha256=")
-	got, err := hex.DecodeString(hexSum)
-	if !ok || err != nil || len(got) != sha256.Size {
-		return domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 is not of the form sha256=<64 hex digits>.")
+	got, err := signature(h)
+	if err != nil {
+		return err
 	}
 	mac := hmac.New(sha256.New, g.secret)
 	mac.Write(body)
@@ -56,6 +48,30 @@ func (g *GitHub) Verify(h http.Header, body []byte) error {
 		return domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 does not match the body: the webhook's secret differs from Throughline's, or the body was changed on the way.")
 	}
 	return nil
+}
+
+// CheckHeader refuses, before the body is read, a delivery that carries no
+// well-formed X-Hub-Signature-256 at all.
+func (g *GitHub) CheckHeader(h http.Header) error {
+	_, err := signature(h)
+	return err
+}
+
+// signature reads X-Hub-Signature-256.
+func signature(h http.Header) ([]byte, error) {
+	sig := h.Get("X-Hub-Signature-256")
+	if sig == "" {
+		if h.Get("X-Hub-Signature") != "" {
+			return nil, domain.Errorf(domain.EUNAUTHORIZED, "The delivery is signed only with SHA-1 (X-Hub-Signature), which Throughline does not accept; GitHub sends X-Hub-Signature-256 when the webhook has a secret.")
+		}
+		return nil, domain.Errorf(domain.EUNAUTHORIZED, "The delivery has no X-Hub-Signature-256 header: give the webhook the secret Throughline was started with.")
+	}
+	hexSum, ok := strings.CutPrefix(sig, "sha256=")
+	got, err := hex.DecodeString(hexSum)
+	if !ok || err != nil || len(got) != sha256.Size {
+		return nil, domain.Errorf(domain.EUNAUTHORIZED, "X-Hub-Signature-256 is not of the form sha256=<64 hex digits>.")
+	}
+	return got, nil
 }
 
 // The parts of GitHub's payloads that the mapping reads.

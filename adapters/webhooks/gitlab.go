@@ -34,6 +34,10 @@ func (g *GitLab) Receive(h http.Header, body []byte) (Delivery, error) {
 	return TranslateGitLab(h, body)
 }
 
+// CheckHeader authenticates a delivery before its body is read: GitLab's
+// token is a header.
+func (g *GitLab) CheckHeader(h http.Header) error { return g.Verify(h) }
+
 // Verify checks X-Gitlab-Token against the token in constant time; hashing
 // both first keeps the token's length out of the timing too.
 func (g *GitLab) Verify(h http.Header) error {

@@ -32,7 +32,7 @@ func webhookReceivers(cfg Config, gw *gateway) (map[string]web.WebhookReceiver, 
 		if err != nil {
 			return nil, err
 		}
-		out["github"] = forgeReceiver{receive: g.Receive, gw: gw}
+		out["github"] = forgeReceiver{check: g.CheckHeader, receive: g.Receive, gw: gw}
 	}
 	token, err := secretFrom(cfg.GitLabWebhookToken, cfg.GitLabWebhookTokenFile, "gitlab-webhook-token")
 	if err != nil {
@@ -43,7 +43,7 @@ func webhookReceivers(cfg Config, gw *gateway) (map[string]web.WebhookReceiver, 
 		if err != nil {
 			return nil, err
 		}
-		out["gitlab"] = forgeReceiver{receive: g.Receive, gw: gw}
+		out["gitlab"] = forgeReceiver{check: g.CheckHeader, receive: g.Receive, gw: gw}
 	}
 	return out, nil
 }
@@ -70,9 +70,13 @@ func secretFrom(value, file, flag string) (string, error) {
 
 // forgeReceiver joins a forge's webhook translation to the event gateway.
 type forgeReceiver struct {
+	check   func(http.Header) error
 	receive func(http.Header, []byte) (webhooks.Delivery, error)
 	gw      *gateway
 }
+
+// CheckHeader implements web.WebhookReceiver.
+func (f forgeReceiver) CheckHeader(h http.Header) error { return f.check(h) }
 
 // Receive implements web.WebhookReceiver.
 func (f forgeReceiver) Receive(ctx context.Context, h http.Header, body []byte) (web.WebhookResult, error) {
