@@ -49,7 +49,11 @@ type Client struct {
 	http *http.Client
 	log  *slog.Logger
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// failedAt and failure are the last failed discovery: calls within
+	// DiscoveryRetry of it fail at once rather than ask the provider again.
+	failedAt time.Time
+	failure  error
 	provider *gooidc.Provider
 	verifier *gooidc.IDTokenVerifier
 	oauth    *oauth2.Config
@@ -93,18 +97,30 @@ func New(cfg Config) (*Client, error) {
 // Name is the provider's label on the sign-in page.
 func (c *Client) Name() string { return c.cfg.Name }
 
-// ready fetches the discovery document unless an earlier call did.
+// DiscoveryRetry is how long after a failed discovery the provider is left
+// alone: while it is down, sign-in attempts fail at once instead of each
+// waiting for, and sending, a request of its own.
+const DiscoveryRetry = 2 * time.Second
+
+// ready fetches the discovery document unless an earlier call did. Callers
+// arriving while one fetches wait for its outcome.
 func (c *Client) ready(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.provider != nil {
 		return nil
 	}
+	if c.failure != nil && time.Since(c.failedAt) < DiscoveryRetry {
+		return c.failure
+	}
 	p, err := gooidc.NewProvider(c.ctx(ctx), c.cfg.Issuer)
 	if err != nil {
 		c.log.Warn("identity provider unreachable", "issuer", c.cfg.Issuer, "err", err)
-		return domain.Errorf(domain.EUNAVAILABLE, "The identity provider (%s) cannot be reached right now. Try again in a minute, or sign in with a password if you have one.", c.host())
+		c.failedAt = time.Now()
+		c.failure = domain.Errorf(domain.EUNAVAILABLE, "The identity provider (%s) cannot be reached right now. Try again in a minute, or sign in with a password if you have one.", c.host())
+		return c.failure
 	}
+	c.failure = nil
 	c.provider = p
 	c.verifier = p.Verifier(&gooidc.Config{ClientID: c.cfg.ClientID})
 	c.oauth = &oauth2.Config{

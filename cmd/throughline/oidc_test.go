@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/throughline/throughline/adapters/oidc"
 	"github.com/throughline/throughline/domain"
 )
 
@@ -504,6 +505,7 @@ func TestSingleSignOnProviderDown(t *testing.T) {
 	if err := m.Start(ln, nil); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(oidc.DiscoveryRetry) // a provider that just failed is left alone this long
 	r = signInSSO(t, app, m, person("sub-late", "late@example.com", "tl-viewers"), "/signin/oidc?next=/dora", nil)
 	if r.status != http.StatusOK || r.path != "/dora" {
 		t.Fatalf("provider back: %d at %s: %q", r.status, r.path, r.errorText())
