@@ -2,11 +2,11 @@ package web
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/domain"
@@ -19,15 +19,17 @@ const overviewDays = 90
 // handleHome is the landing overview: the handful of numbers that matter,
 // each linking to its detail, then the system's state.
 func (s *Server) handleHome(c echo.Context) error {
-	ctx := c.Request().Context()
-	v, err := s.overviewView(ctx)
-	if err != nil {
-		return err
-	}
-	v.Checks = s.runChecks(ctx)
-	v.NATSURL, v.EventsSubject = s.cfg.Info.NATS, s.cfg.Info.EventsSubject
-	v.BaseURL = c.Scheme() + "://" + c.Request().Host
-	return render(c, http.StatusOK, views.Home(s.page(c, "Overview", ""), v))
+	return s.renderCachedBuild(c, s.freshnessVersion(c), func() (func(views.Page) templ.Component, error) {
+		ctx := c.Request().Context()
+		v, err := s.overviewView(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v.Checks = s.runChecks(ctx)
+		v.NATSURL, v.EventsSubject = s.cfg.Info.NATS, s.cfg.Info.EventsSubject
+		v.BaseURL = c.Scheme() + "://" + c.Request().Host
+		return func(p views.Page) templ.Component { return views.Home(p, v) }, nil
+	}, "Overview", "")
 }
 
 func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {

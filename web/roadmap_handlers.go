@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/domain"
@@ -70,26 +71,37 @@ func (s *Server) krCurrent(ctx context.Context, kr domain.KeyResult) (*float64, 
 }
 
 func (s *Server) handleRoadmap(c echo.Context) error {
+	return s.renderCachedBuild(c, s.freshnessVersion(c), func() (func(views.Page) templ.Component, error) {
+		v, err := s.roadmapView(c)
+		if err != nil {
+			return nil, err
+		}
+		return func(p views.Page) templ.Component { return views.Roadmap(p, v) }, nil
+	}, "Roadmap", "roadmap")
+}
+
+// roadmapView gathers the roadmap's columns for the filter in the URL.
+func (s *Server) roadmapView(c echo.Context) (views.RoadmapView, error) {
 	ctx := c.Request().Context()
 	f := domain.IdeaFilter{Team: c.QueryParam("team")}
 	if o := c.QueryParam("objective"); o != "" {
 		id, err := strconv.ParseInt(o, 10, 64)
 		if err != nil {
-			return domain.Errorf(domain.EINVALID, "objective must be an objective's number.")
+			return views.RoadmapView{}, domain.Errorf(domain.EINVALID, "objective must be an objective's number.")
 		}
 		f.ObjectiveID = id
 	}
 	ideas, err := s.deps.Roadmap.Ideas(ctx, f)
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	flow, err := s.deps.Roadmap.IdeaFlow(ctx, ideaKeys(ideas))
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	krs, err := s.deps.Roadmap.KeyResults(ctx)
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	krByID := map[int64]domain.KeyResult{}
 	for _, k := range krs {
@@ -97,15 +109,15 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 	}
 	objectives, err := s.deps.Roadmap.Objectives(ctx)
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	teams, err := s.deps.Roadmap.IdeaTeams(ctx)
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	postures, err := s.postures(ctx)
 	if err != nil {
-		return err
+		return views.RoadmapView{}, err
 	}
 	current := map[int64]*float64{}
 	now := s.now()
@@ -126,7 +138,7 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 				card.KeyResult = &kr
 				if _, done := current[kr.ID]; !done {
 					if current[kr.ID], err = s.krCurrent(ctx, kr); err != nil {
-						return err
+						return views.RoadmapView{}, err
 					}
 				}
 				card.Current = current[kr.ID]
@@ -140,7 +152,7 @@ func (s *Server) handleRoadmap(c echo.Context) error {
 			col.Cards = append(col.Cards, card)
 		}
 	}
-	return render(c, http.StatusOK, views.Roadmap(s.page(c, "Roadmap", "roadmap"), v))
+	return v, nil
 }
 
 // constraintsOf lists what holds an idea back, in words.

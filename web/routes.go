@@ -37,7 +37,7 @@ func (s *Server) routes() error {
 
 	// Pages: a bounded body, a session cookie and CSRF protection on every
 	// state change.
-	pages := e.Group("", readPageBody, s.loadSession, csrf)
+	pages := e.Group("", readPageBody, s.loadSession, csrf, s.countWrites)
 	pages.GET("/signin", s.handleSignInForm)
 	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
 	pages.POST("/signout", s.handleSignOut)

@@ -173,6 +173,8 @@ type Server struct {
 	metrics *serverMetrics
 	// otlpSlots holds a token per OTLP export being decoded.
 	otlpSlots chan struct{}
+	// writes counts changes made through the pages (pagecache.go).
+	writes writeCounter
 }
 
 // New builds the server and its routes. It does not listen yet.
