@@ -12,6 +12,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/throughline/throughline/domain"
 	"github.com/throughline/throughline/web/views"
@@ -76,19 +77,37 @@ func (s *Server) renderCachedBuild(c echo.Context, version int64, build func() (
 	key := strconv.FormatInt(u.ID, 10) + "|" + string(u.Role) + "|" + domain.Midnight(s.now()).Format(domain.DateLayout) + "|" + c.Request().URL.RequestURI()
 	entry, ok := s.pages.get(key, version)
 	if !ok {
-		page, err := build()
+		renderPage := func() (any, error) {
+			if e, ok := s.pages.get(key, version); ok {
+				return e, nil
+			}
+			page, err := build()
+			if err != nil {
+				return nil, err
+			}
+			p := s.page(c, title, section)
+			p.CSRF, p.Nonce = csrfPlaceholder, noncePlaceholder
+			buf := templ.GetBuffer()
+			defer templ.ReleaseBuffer(buf)
+			if err := page(p).Render(c.Request().Context(), buf); err != nil {
+				return nil, err
+			}
+			e := cachedPage{version: version, status: http.StatusOK, html: bytes.Clone(buf.Bytes())}
+			s.pages.put(key, e)
+			return e, nil
+		}
+		// Readers who miss together wait for one rendering instead of
+		// each rendering the same page.
+		v, err, shared := s.renders.Do(key+"|"+strconv.FormatInt(version, 10), renderPage)
+		if err != nil && shared && c.Request().Context().Err() == nil {
+			// The reader who rendered it went away mid-way (its context
+			// ended); this one renders for itself.
+			v, err = renderPage()
+		}
 		if err != nil {
 			return err
 		}
-		p := s.page(c, title, section)
-		p.CSRF, p.Nonce = csrfPlaceholder, noncePlaceholder
-		buf := templ.GetBuffer()
-		defer templ.ReleaseBuffer(buf)
-		if err := page(p).Render(c.Request().Context(), buf); err != nil {
-			return err
-		}
-		entry = cachedPage{version: version, status: http.StatusOK, html: bytes.Clone(buf.Bytes())}
-		s.pages.put(key, entry)
+		entry = v.(cachedPage)
 	}
 	html := bytes.ReplaceAll(entry.html, []byte(csrfPlaceholder), []byte(csrfToken(c)))
 	html = bytes.ReplaceAll(html, []byte(noncePlaceholder), []byte(nonce(c)))
@@ -106,6 +125,10 @@ const viewTTL = 2 * time.Second
 
 // writes counts the changes made through this server's pages.
 type writeCounter struct{ n atomic.Int64 }
+
+// renderGroup shares one rendering of a page among the readers who missed
+// it at the same moment.
+type renderGroup = singleflight.Group
 
 // countWrites notes every state-changing page request that succeeded.
 func (s *Server) countWrites(next echo.HandlerFunc) echo.HandlerFunc {

@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/throughline/throughline/domain"
+	"github.com/throughline/throughline/web"
 )
 
 // The roadmap is rendered at most once per couple of seconds per reader
@@ -62,5 +64,47 @@ func TestRoadmapIsFreshAfterWritesAndWithinSeconds(t *testing.T) {
 		if got := column("CHK-1"); got != "column-now" {
 			t.Errorf("load %d after the move: CHK-1 in %q, want column-now", i+1, got)
 		}
+	}
+}
+
+// countingRoadmap counts how often the roadmap's ideas are read.
+type countingRoadmap struct {
+	web.RoadmapStore
+	ideas atomic.Int64
+}
+
+func (r *countingRoadmap) Ideas(ctx context.Context, f domain.IdeaFilter) ([]*domain.Idea, error) {
+	r.ideas.Add(1)
+	return r.RoadmapStore.Ideas(ctx, f)
+}
+
+// Readers who ask for the roadmap at the same moment share one rendering.
+func TestReadersShareOneRendering(t *testing.T) {
+	counting := &countingRoadmap{}
+	e := newEnvWith(t, envOptions{roadmap: func(s web.RoadmapStore) web.RoadmapStore { counting.RoadmapStore = s; return counting }})
+	if _, err := e.store.CreateIdea(context.Background(), domain.Idea{Key: "CHK-1", Title: "One-page checkout", Horizon: domain.HorizonNow, FlowType: domain.FlowFeature}, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	e.user("viewer@example.com", domain.RoleViewer)
+	c := e.signIn("viewer@example.com")
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(e.srv.URL + "/roadmap")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("roadmap: %d", resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := counting.ideas.Load(); n != 1 {
+		t.Errorf("16 readers at once read the ideas %d times, want 1", n)
 	}
 }

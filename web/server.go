@@ -175,6 +175,8 @@ type Server struct {
 	otlpSlots chan struct{}
 	// writes counts changes made through the pages (pagecache.go).
 	writes writeCounter
+	// renders shares a page's rendering among readers (pagecache.go).
+	renders renderGroup
 }
 
 // New builds the server and its routes. It does not listen yet.

@@ -75,6 +75,8 @@ type envOptions struct {
 	// webhooks replace signedWebhooks (webhook_test.go) when not nil.
 	webhooks map[string]web.WebhookReceiver
 	otlp     web.OTLPReceiver // nil: one that accepts everything (otlp_test.go)
+	// roadmap wraps the store's roadmap half when not nil.
+	roadmap func(web.RoadmapStore) web.RoadmapStore
 }
 
 func newEnvWith(t *testing.T, o envOptions) *env {
@@ -101,7 +103,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		events = o.events(store)
 	}
 	s, err := web.New(cfg, web.Deps{
-		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: store, ValueStreams: store, StoredEvents: store,
+		Auth: store, Admin: store, Assets: a, Ingest: store, DORA: store, Roadmap: roadmapOr(o.roadmap, store), ValueStreams: store, StoredEvents: store,
 		Events:   events,
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Now:      o.now,
@@ -761,4 +763,11 @@ func TestEventViewAndIdeaEditing(t *testing.T) {
 	if resp, doc := e.get(pm, "/ideas/CHK-7"); resp.StatusCode != 200 || !strings.Contains(doc.Text(), "archived") {
 		t.Errorf("archived idea page: %d", resp.StatusCode)
 	}
+}
+
+func roadmapOr(wrap func(web.RoadmapStore) web.RoadmapStore, store web.RoadmapStore) web.RoadmapStore {
+	if wrap == nil {
+		return store
+	}
+	return wrap(store)
 }
