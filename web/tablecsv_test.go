@@ -23,14 +23,7 @@ func TestEveryTableDownloadsAsCSV(t *testing.T) {
 	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 	e := newEnvAt(t, false, func() time.Time { return now })
 	ctx := context.Background()
-	evs := domaintest.DORAStory()
-	recs := make([]domain.EventRecord, len(evs))
-	for i, ev := range evs {
-		recs[i] = domain.EventRecord{Event: ev, Raw: []byte(`{}`), StreamSeq: uint64(i + 1)}
-	}
-	if _, err := e.store.StoreEvents(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	e.storeEvents(domaintest.DORAStory())
 	e.user("admin@example.com", domain.RoleAdmin)
 	c := e.signIn("admin@example.com") // an admin sees every form in every table
 

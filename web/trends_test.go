@@ -39,6 +39,19 @@ func getCSV(t *testing.T, e *env, c *http.Client, path string) [][]string {
 	return rows
 }
 
+// storeEvents stores events straight into the store, as the consumer
+// would, in the order given.
+func (e *env) storeEvents(evs []domain.Event) {
+	e.t.Helper()
+	recs := make([]domain.EventRecord, len(evs))
+	for i, ev := range evs {
+		recs[i] = domain.EventRecord{Event: ev, Raw: []byte(`{}`), StreamSeq: uint64(i + 1)}
+	}
+	if _, err := e.store.StoreEvents(context.Background(), recs); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func checkRows(t *testing.T, name string, got, want [][]string) {
 	t.Helper()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -54,14 +67,7 @@ func TestTrendsDeliveryNumbersAndCSV(t *testing.T) {
 	now := time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 	e := newEnvAt(t, false, func() time.Time { return now })
 	ctx := context.Background()
-	evs := domaintest.DORAStory()
-	recs := make([]domain.EventRecord, len(evs))
-	for i, ev := range evs {
-		recs[i] = domain.EventRecord{Event: ev, Raw: []byte(`{}`), StreamSeq: uint64(i + 1)}
-	}
-	if _, err := e.store.StoreEvents(ctx, recs); err != nil {
-		t.Fatal(err)
-	}
+	e.storeEvents(domaintest.DORAStory())
 	if _, err := e.store.CreateValueStream(ctx, domain.ValueStream{Name: "Payments", Teams: []string{"payments"}, Stages: domain.DefaultStages()}, "t"); err != nil {
 		t.Fatal(err)
 	}

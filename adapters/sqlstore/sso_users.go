@@ -101,9 +101,7 @@ func (s *Store) RemoveExternal(ctx context.Context, subject string) (*domain.Use
 		if err != nil {
 			return err
 		}
-		if _, err := tx.NewDelete().TableExpr("sessions").Where("user_id = ?", row.ID).Exec(ctx); err != nil {
-			return err
-		}
+		// Its sessions go with it (ON DELETE CASCADE).
 		if _, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", row.ID).Exec(ctx); err != nil {
 			return err
 		}
