@@ -388,12 +388,14 @@ const (
 
 const day = 24 * 3600.0
 
-// DeploymentFrequencyTier rates deployments per day; nil without deployments.
-func DeploymentFrequencyTier(deployments int, perDay float64) *Tier {
-	if deployments == 0 {
+// DeploymentFrequencyTier rates deployments per day; nil without
+// deployments or without a covered day to divide by.
+func DeploymentFrequencyTier(deployments int, perDay *float64) *Tier {
+	if deployments == 0 || perDay == nil {
 		return nil
 	}
-	return tierOf(perDay >= 1, perDay >= 1.0/7, perDay >= 1.0/30)
+	d := *perDay
+	return tierOf(d >= 1, d >= 1.0/7, d >= 1.0/30)
 }
 
 // LeadTimeTier rates the median lead time in seconds.
@@ -497,9 +499,12 @@ func (f *DORAFacts) Add(o DORAFacts) {
 // DORAReport is the five metrics over a window (DESIGN.md section 5).
 type DORAReport struct {
 	Window Window
+	// CoveredDays are the window's days Throughline has data for (see
+	// Coverage); rates per day divide by them.
+	CoveredDays int
 
 	Deployments int
-	PerDay      float64
+	PerDay      *float64 // nil without a covered day
 	FreqTier    *Tier
 
 	LeadChanges          int
@@ -523,16 +528,16 @@ type DORAReport struct {
 	ReworkRate *float64
 }
 
-// Report computes the DORA report for a window from its facts. The facts'
-// slices are reordered.
-func Report(w Window, f DORAFacts) DORAReport {
-	return report(w, f, selectable(f.LeadTimes), selectable(f.StartToMerged), selectable(f.MergedToDeployed), selectable(f.RecoveryTimes), selectable(f.RestoreTimes))
+// Report computes the DORA report for a window from its facts, with the
+// coverage that decides its rates per day. The facts' slices are reordered.
+func Report(w Window, cov Coverage, f DORAFacts) DORAReport {
+	return report(w, cov, f, selectable(f.LeadTimes), selectable(f.StartToMerged), selectable(f.MergedToDeployed), selectable(f.RecoveryTimes), selectable(f.RestoreTimes))
 }
 
 // ReportParts computes the DORA report of a window from the facts of the
 // parts it is made of (its weeks, say), each with its slices sorted. The
 // parts are not changed, so they can be shared; the medians are exact.
-func ReportParts(w Window, parts []DORAFacts) DORAReport {
+func ReportParts(w Window, cov Coverage, parts []DORAFacts) DORAReport {
 	var sum DORAFacts
 	var lead, s2m, m2d, rec, rest Runs
 	for _, p := range parts {
@@ -543,7 +548,7 @@ func ReportParts(w Window, parts []DORAFacts) DORAReport {
 		lead, s2m, m2d = append(lead, p.LeadTimes), append(s2m, p.StartToMerged), append(m2d, p.MergedToDeployed)
 		rec, rest = append(rec, p.RecoveryTimes), append(rest, p.RestoreTimes)
 	}
-	return report(w, sum, lead, s2m, m2d, rec, rest)
+	return report(w, cov, sum, lead, s2m, m2d, rec, rest)
 }
 
 // SortFacts sorts a part's slices for ReportParts.
@@ -567,9 +572,12 @@ func (v selectable) Len() int         { return len(v) }
 func (v selectable) Median() *float64 { return Median(v) }
 func (v selectable) P90() *float64    { return P90(v) }
 
-func report(w Window, f DORAFacts, lead, s2m, m2d, rec, rest orderStats) DORAReport {
-	r := DORAReport{Window: w, Deployments: f.Deployments}
-	r.PerDay = float64(f.Deployments) / float64(w.Days())
+func report(w Window, cov Coverage, f DORAFacts, lead, s2m, m2d, rec, rest orderStats) DORAReport {
+	r := DORAReport{Window: w, CoveredDays: cov.Days(w), Deployments: f.Deployments}
+	if r.CoveredDays > 0 {
+		d := float64(f.Deployments) / float64(r.CoveredDays)
+		r.PerDay = &d
+	}
 	r.FreqTier = DeploymentFrequencyTier(f.Deployments, r.PerDay)
 
 	r.LeadChanges = lead.Len()

@@ -143,7 +143,7 @@ func TestReportForTheWholeStory(t *testing.T) {
 	s := story()
 	ev := EvaluateService(s)
 	w, _ := NewWindow(h(0), h(72)) // Mon 2 – Thu 5 March: 4 days
-	r := Report(w, facts(w, ev, s.Incidents))
+	r := Report(w, allCovered, facts(w, ev, s.Incidents))
 	// 8 deployments in 4 days: 2/day, elite.
 	// Lead times (h): c1 48, c2 10, c3 5, c4 10, c6 5, c5 1, c8 10, c7 10
 	//   sorted 1 5 5 10 10 10 10 48 → median (10+10)/2 = 10h, p90 = 8th = 48h.
@@ -167,7 +167,7 @@ func TestReportForOneDay(t *testing.T) {
 	s := story()
 	ev := EvaluateService(s)
 	w, _ := NewWindow(T0, T0)
-	r := Report(w, facts(w, ev, s.Incidents))
+	r := Report(w, allCovered, facts(w, ev, s.Incidents))
 	// Monday: D1, D2, R1. Lead c1 48h, c2 10h, c3 5h → median 10h, p90 = 3rd = 48h.
 	checkReport(t, r, reportWant{
 		deployments: 3, perDay: 3, freq: TierElite,
@@ -181,8 +181,8 @@ func TestReportForOneDay(t *testing.T) {
 
 func TestEmptyWindowReportsNulls(t *testing.T) {
 	w, _ := NewWindow(h(24*30), h(24*36))
-	r := Report(w, DORAFacts{})
-	if r.Deployments != 0 || r.PerDay != 0 || r.FreqTier != nil || r.LeadMedian != nil || r.LeadP90 != nil || r.LeadTier != nil ||
+	r := Report(w, allCovered, DORAFacts{})
+	if r.Deployments != 0 || r.PerDay == nil || *r.PerDay != 0 || r.FreqTier != nil || r.LeadMedian != nil || r.LeadP90 != nil || r.LeadTier != nil ||
 		r.FailureRate != nil || r.FailureTier != nil || r.RecoveryMedian != nil || r.RecoveryTier != nil ||
 		r.RestoreMedian != nil || r.ReworkRate != nil || r.LeadChanges != 0 || r.Recovered != 0 {
 		t.Fatalf("empty window: %+v", r)
@@ -212,7 +212,7 @@ func TestOverridesWin(t *testing.T) {
 		t.Errorf("I2 attribution %+v", ev.Attributions["I2"])
 	}
 	w, _ := NewWindow(h(0), h(96))
-	r := Report(w, facts(w, ev, s.Incidents))
+	r := Report(w, allCovered, facts(w, ev, s.Incidents))
 	// Failed D1, D2, D3, D7 = 4 of 7; recovered D1 45h, D2 1h, D3 12h → median 12h.
 	if r.Failed != 4 || *r.RecoveryMedian != 12*3600 || r.Recovered != 3 {
 		t.Errorf("failed %d recovered %d median %v", r.Failed, r.Recovered, *r.RecoveryMedian)
@@ -354,8 +354,8 @@ func checkReport(t *testing.T, r DORAReport, w reportWant) {
 			t.Errorf("%s tier = %v; want %s", name, got, want)
 		}
 	}
-	if r.Deployments != w.deployments || abs(r.PerDay-w.perDay) > 1e-9 {
-		t.Errorf("deployments %d per day %v; want %d %v", r.Deployments, r.PerDay, w.deployments, w.perDay)
+	if r.Deployments != w.deployments || r.PerDay == nil || abs(*r.PerDay-w.perDay) > 1e-9 {
+		t.Errorf("deployments %d per day %v; want %d %v", r.Deployments, deref(r.PerDay), w.deployments, w.perDay)
 	}
 	tier("frequency", r.FreqTier, w.freq)
 	if r.LeadChanges != w.changes {
@@ -413,13 +413,14 @@ func TestTierThresholds(t *testing.T) {
 		got  *Tier
 		want string
 	}{
-		{"df 1/day", DeploymentFrequencyTier(30, 1), "elite"},
-		{"df just under 1/day", DeploymentFrequencyTier(29, 29.0/30), "high"},
-		{"df 1/week", DeploymentFrequencyTier(1, 1.0/7), "high"},
-		{"df under 1/week", DeploymentFrequencyTier(1, 1.0/8), "medium"},
-		{"df 1/30", DeploymentFrequencyTier(1, 1.0/30), "medium"},
-		{"df under 1/30", DeploymentFrequencyTier(1, 1.0/31), "low"},
-		{"df none", DeploymentFrequencyTier(0, 0), "null"},
+		{"df 1/day", DeploymentFrequencyTier(30, f(1)), "elite"},
+		{"df just under 1/day", DeploymentFrequencyTier(29, f(29.0/30)), "high"},
+		{"df 1/week", DeploymentFrequencyTier(1, f(1.0/7)), "high"},
+		{"df under 1/week", DeploymentFrequencyTier(1, f(1.0/8)), "medium"},
+		{"df 1/30", DeploymentFrequencyTier(1, f(1.0/30)), "medium"},
+		{"df under 1/30", DeploymentFrequencyTier(1, f(1.0/31)), "low"},
+		{"df none", DeploymentFrequencyTier(0, f(0)), "null"},
+		{"df no covered day", DeploymentFrequencyTier(3, nil), "null"},
 		{"lead 23h59", LeadTimeTier(f(day - 60)), "elite"},
 		{"lead 1 day", LeadTimeTier(f(day)), "high"},
 		{"lead 1 week", LeadTimeTier(f(7 * day)), "medium"},

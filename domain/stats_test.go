@@ -47,12 +47,12 @@ func TestReportPartsEqualsReport(t *testing.T) {
 			SortFacts(&p)
 			parts[i] = p
 		}
-		got, want := ReportParts(w, parts), Report(w, whole)
+		got, want := ReportParts(w, allCovered, parts), Report(w, allCovered, whole)
 		if fmt.Sprint(reportValues(got)) != fmt.Sprint(reportValues(want)) {
 			t.Fatalf("trial %d:\n got %v\nwant %v", trial, reportValues(got), reportValues(want))
 		}
 	}
-	if r := ReportParts(w, nil); r.LeadMedian != nil || r.Deployments != 0 {
+	if r := ReportParts(w, allCovered, nil); r.LeadMedian != nil || r.Deployments != 0 {
 		t.Errorf("no parts: %+v", r)
 	}
 }
@@ -71,7 +71,7 @@ func reportValues(r DORAReport) []any {
 		}
 		return *p
 	}
-	return []any{r.Deployments, r.PerDay, t(r.FreqTier), r.LeadChanges, f(r.LeadMedian), f(r.LeadP90), f(r.StartToMergedMedian),
+	return []any{r.Deployments, r.CoveredDays, f(r.PerDay), t(r.FreqTier), r.LeadChanges, f(r.LeadMedian), f(r.LeadP90), f(r.StartToMergedMedian),
 		f(r.MergedToDeployMedian), t(r.LeadTier), r.Failed, r.NonRollback, f(r.FailureRate), r.Recovered, f(r.RecoveryMedian),
 		r.Incidents, f(r.RestoreMedian), r.Rework, f(r.ReworkRate)}
 }

@@ -39,7 +39,7 @@ func TrendMetrics() []TrendMetric {
 	}
 	return []TrendMetric{
 		{Key: "deployment_frequency", Title: "Deployment frequency", Unit: "per day", HigherIsBetter: true,
-			Value: func(r DORAReport) *float64 { v := r.PerDay; return &v },
+			Value: func(r DORAReport) *float64 { return r.PerDay },
 			Tier:  func(r DORAReport) *Tier { return r.FreqTier },
 			Bands: []TierBand{{TierLow, 0, 1.0 / 30}, {TierMedium, 1.0 / 30, 1.0 / 7}, {TierHigh, 1.0 / 7, 1}, {TierElite, 1, inf}}},
 		{Key: "lead_time", Title: "Lead time for changes (median)", Unit: "days",
@@ -107,6 +107,59 @@ func CompareValues(current, previous *float64, higherIsBetter bool) Change {
 		c.Verdict = "worse"
 	}
 	return c
+}
+
+// MinCompareDeployments is the fewest deployments a previous period needs
+// before a metric is compared with it: a handful makes every change look
+// dramatic.
+const MinCompareDeployments = 10
+
+// CompareWithPrevious says how metric m moved from the previous period to
+// the current one, or, with an empty Change, why no comparison is made: the
+// previous period must be wholly covered (a period Throughline saw only part
+// of is no baseline) and hold at least MinCompareDeployments deployments.
+func CompareWithPrevious(m TrendMetric, cur, prev DORAReport) (Change, string) {
+	val := m.Value(cur)
+	switch {
+	case prev.CoveredDays < prev.Window.Days():
+		if prev.CoveredDays == 0 {
+			return Change{Current: val}, "no data for the previous period to compare with"
+		}
+		return Change{Current: val}, "the previous period is only partly covered (" + strconv.Itoa(prev.CoveredDays) + " of " +
+			strconv.Itoa(prev.Window.Days()) + " days), so it is not compared"
+	case prev.Deployments == 0:
+		return Change{Current: val}, "no deployments in the previous period to compare with"
+	case prev.Deployments < MinCompareDeployments:
+		return Change{Current: val}, "too little earlier data to compare (" + strconv.Itoa(prev.Deployments) + " deployments in the previous period)"
+	}
+	return CompareValues(val, m.Value(prev), m.HigherIsBetter), ""
+}
+
+// Headline is one DORA metric as a page headlines it: its value in display
+// units, its tier, and how it moved from the previous period (or why it is
+// not compared).
+type Headline struct {
+	Metric    TrendMetric
+	Value     *float64
+	Tier      *Tier
+	Change    Change
+	NoCompare string
+}
+
+// Headlines are the five DORA metrics of a window against the previous
+// period, in TrendMetrics order: every page that headlines DORA shows these.
+func Headlines(cur, prev DORAReport) []Headline {
+	ms := TrendMetrics()
+	out := make([]Headline, len(ms))
+	for i, m := range ms {
+		h := Headline{Metric: m, Value: m.Value(cur)}
+		if m.Tier != nil {
+			h.Tier = m.Tier(cur)
+		}
+		h.Change, h.NoCompare = CompareWithPrevious(m, cur, prev)
+		out[i] = h
+	}
+	return out
 }
 
 // QuarterStart is the first day of the calendar quarter t is in.

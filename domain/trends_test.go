@@ -19,7 +19,7 @@ func TestTrendMetricsReadReportsInDisplayUnits(t *testing.T) {
 	// failed, recovery median 90 minutes, 3 rework of 12.
 	lead := []float64{1 * day, 2 * day, 5 * day}
 	w := Window{From: utcDay("2026-03-01"), To: utcDay("2026-03-04")}
-	r := Report(w, DORAFacts{Deployments: 12, NonRollback: 10, Failed: 1, Rework: 3, LeadTimes: lead, RecoveryTimes: []float64{5400}})
+	r := Report(w, allCovered, DORAFacts{Deployments: 12, NonRollback: 10, Failed: 1, Rework: 3, LeadTimes: lead, RecoveryTimes: []float64{5400}})
 	want := map[string]struct {
 		value float64
 		tier  Tier
@@ -68,7 +68,7 @@ func TestTrendMetricsReadReportsInDisplayUnits(t *testing.T) {
 		}
 	}
 	// No failures recovered: no value, no tier.
-	empty := Report(w, DORAFacts{Deployments: 2, NonRollback: 2})
+	empty := Report(w, allCovered, DORAFacts{Deployments: 2, NonRollback: 2})
 	m, _ := TrendMetricByKey("recovery_time")
 	if m.Value(empty) != nil || m.Tier(empty) != nil {
 		t.Error("recovery time without recoveries must be nil")

@@ -68,6 +68,7 @@ func (s *Server) doraQuery(c echo.Context) (domain.Window, domain.DORAFilter, er
 type doraJSON struct {
 	From                string      `json:"from"`
 	To                  string      `json:"to"`
+	CoveredDays         int         `json:"covered_days"`
 	DeploymentFrequency freqJSON    `json:"deployment_frequency"`
 	LeadTime            leadJSON    `json:"lead_time"`
 	ChangeFailureRate   cfrJSON     `json:"change_failure_rate"`
@@ -78,7 +79,7 @@ type doraJSON struct {
 
 type freqJSON struct {
 	Deployments int          `json:"deployments"`
-	PerDay      float64      `json:"per_day"`
+	PerDay      *float64     `json:"per_day"`
 	Tier        *domain.Tier `json:"tier"`
 }
 
@@ -119,6 +120,7 @@ func toDORAJSON(r domain.DORAReport) doraJSON {
 	return doraJSON{
 		From:                r.Window.From.Format(domain.DateLayout),
 		To:                  r.Window.To.Format(domain.DateLayout),
+		CoveredDays:         r.CoveredDays,
 		DeploymentFrequency: freqJSON{Deployments: r.Deployments, PerDay: r.PerDay, Tier: r.FreqTier},
 		LeadTime: leadJSON{Changes: r.LeadChanges, MedianSeconds: r.LeadMedian, P90Seconds: r.LeadP90, Tier: r.LeadTier,
 			StartToMergedSeconds: r.StartToMergedMedian, MergedToDeployedSeconds: r.MergedToDeployMedian},

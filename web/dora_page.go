@@ -68,6 +68,10 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 	if err != nil {
 		return views.DORAView{}, false, err
 	}
+	cov, err := s.deps.DORA.Coverage(ctx)
+	if err != nil {
+		return views.DORAView{}, false, err
+	}
 	teams, err := s.deps.DORA.Teams(ctx)
 	if err != nil {
 		return views.DORAView{}, false, err
@@ -98,6 +102,7 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 		ShowAllHref:      withShow("all"),
 		Incidents:        incidents,
 		ReturnTo:         c.Request().URL.RequestURI(),
+		CoverageFrom:     cov.From,
 	}
 	for _, sv := range services {
 		v.Services = append(v.Services, sv.Name)

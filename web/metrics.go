@@ -295,7 +295,7 @@ func (dc *doraCollector) appendReport(out []prometheus.Metric, r domain.DORARepo
 		}
 	}
 	gauge(d.deployments, float64(r.Deployments))
-	gauge(d.perDay, r.PerDay)
+	optional(d.perDay, r.PerDay)
 	optional(d.leadMedian, r.LeadMedian)
 	optional(d.leadP90, r.LeadP90)
 	optional(d.cfr, r.FailureRate)

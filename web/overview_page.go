@@ -45,18 +45,18 @@ func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
 		return v, err
 	}
 	v.HasDeliveries = cur.Deployments > 0 || prev.Deployments > 0
+	cov, err := s.deps.DORA.Coverage(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.CoverageNote = views.CoverageNote(cur, cov.From)
 	doraHref := "/dora?" + url.Values{"from": {w.From.Format(domain.DateLayout)}, "to": {w.To.Format(domain.DateLayout)}}.Encode()
-	for _, m := range domain.TrendMetrics() {
-		if m.Tier == nil {
+	for _, h := range domain.Headlines(cur, prev) {
+		if h.Tier == nil && h.Metric.Tier == nil {
 			continue // rework has no tier; it stays on the DORA page
 		}
-		val := m.Value(cur)
-		if m.Key == "deployment_frequency" && cur.Deployments == 0 {
-			val = nil
-		}
-		change, note := compareWithPrevious(m, val, prev)
-		v.Delivery = append(v.Delivery, views.Tile{Label: m.Title, Value: metricValueText(m, val), Tier: m.Tier(cur), Rated: true,
-			Change: change, NoCompare: note, Unit: m.Unit, Href: doraHref, TestID: "tile-" + m.Key})
+		v.Delivery = append(v.Delivery, views.Tile{Label: h.Metric.Title, Value: views.OptionalMetricText(h.Value, h.Metric.Unit), Tier: h.Tier, Rated: true,
+			Change: h.Change, NoCompare: h.NoCompare, Unit: h.Metric.Unit, Href: doraHref, TestID: "tile-" + h.Metric.Key})
 	}
 
 	// Outcomes: key-result progress, what shipped this quarter and what

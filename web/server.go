@@ -80,6 +80,8 @@ type DORAStore interface {
 	SetServiceTeam(ctx context.Context, service, team, by string) error
 	// DORAVersion changes whenever the DORA data does.
 	DORAVersion(ctx context.Context) (int64, error)
+	// Coverage is the span of days the stored delivery events cover.
+	Coverage(ctx context.Context) (domain.Coverage, error)
 }
 
 // DeadLetterReplayer sends a dead letter back to the events stream.

@@ -288,9 +288,16 @@ func (s *Server) trendsView(ctx context.Context, q trendsQuery) (views.TrendsVie
 	v.DORAHref = "/dora?" + doraQ.Encode()
 
 	f, ok := streamFilter(q.filter, q.stream, services)
-	if v.Metrics, err = s.doraTrends(ctx, q, f, ok); err != nil {
+	var cur domain.DORAReport
+	if v.Metrics, cur, err = s.doraTrends(ctx, q, f, ok); err != nil {
 		return v, err
 	}
+	cov, err := s.deps.DORA.Coverage(ctx)
+	if err != nil {
+		return v, err
+	}
+	cur.Window, cur.CoveredDays = q.w, cov.Days(q.w) // the report is empty when the filter matches nothing
+	v.CoverageNote = views.CoverageNote(cur, cov.From)
 	if q.compare != "" {
 		if v.Compare, err = s.compareTrends(ctx, q, services, v.Teams, streams); err != nil {
 			return v, err
@@ -398,24 +405,6 @@ func (s *Server) trendsPresets(q trendsQuery, v *views.TrendsView) {
 	}
 }
 
-// minCompareDeployments is the fewest deployments a previous period needs
-// before a metric is compared with it: a handful makes every change look
-// dramatic.
-const minCompareDeployments = 10
-
-// compareWithPrevious compares a metric with the previous period, or says
-// why it does not.
-func compareWithPrevious(m domain.TrendMetric, val *float64, prev domain.DORAReport) (domain.Change, string) {
-	if prev.Deployments < minCompareDeployments {
-		note := "no deployments in the previous period to compare with"
-		if prev.Deployments > 0 {
-			note = "too little earlier data to compare (" + strconv.Itoa(prev.Deployments) + " deployments in the previous period)"
-		}
-		return domain.CompareValues(val, nil, m.HigherIsBetter), note
-	}
-	return domain.CompareValues(val, m.Value(prev), m.HigherIsBetter), ""
-}
-
 // metricPoints turns a trend into chart points, leaving out periods
 // without a value.
 func metricPoints(m domain.TrendMetric, trend []domain.DORAReport) []views.TimePoint {
@@ -443,33 +432,26 @@ func metricValueText(m domain.TrendMetric, val *float64) string {
 	return views.MetricText(*val, m.Unit)
 }
 
-func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFilter, ok bool) ([]views.MetricTrend, error) {
+func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFilter, ok bool) ([]views.MetricTrend, domain.DORAReport, error) {
 	var trend []domain.DORAReport
 	var cur, prev domain.DORAReport
 	if ok {
 		var err error
 		if trend, err = s.deps.DORA.DORATrend(ctx, q.w, q.bucket, f); err != nil {
-			return nil, err
+			return nil, cur, err
 		}
 		if cur, err = s.deps.DORA.DORAReport(ctx, q.w, f); err != nil {
-			return nil, err
+			return nil, cur, err
 		}
 		if prev, err = s.deps.DORA.DORAReport(ctx, domain.PreviousWindow(q.w), f); err != nil {
-			return nil, err
+			return nil, cur, err
 		}
 	}
 	var out []views.MetricTrend
-	for _, m := range domain.TrendMetrics() {
-		t := views.MetricTrend{Key: m.Key, Title: m.Title, Unit: m.Unit, Rated: m.Tier != nil}
-		val := m.Value(cur)
-		if cur.Deployments == 0 && m.Key == "deployment_frequency" && !ok {
-			val = nil
-		}
-		t.Value = metricValueText(m, val)
-		if m.Tier != nil {
-			t.Tier = m.Tier(cur)
-		}
-		t.Change, t.NoCompare = compareWithPrevious(m, val, prev)
+	for _, h := range domain.Headlines(cur, prev) {
+		m := h.Metric
+		t := views.MetricTrend{Key: m.Key, Title: m.Title, Unit: m.Unit, Rated: m.Tier != nil,
+			Value: views.OptionalMetricText(h.Value, m.Unit), Tier: h.Tier, Change: h.Change, NoCompare: h.NoCompare}
 		id := "dora-" + m.Key
 		t.Chart = views.LineChart{Title: m.Title + " per " + string(q.bucket) + " (" + m.Unit + ")", Points: metricPoints(m, trend),
 			Bands: tierBands(m), CSV: q.csvHref(id)}
@@ -477,7 +459,7 @@ func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFil
 		t.Table = trendTable(id, t.Chart.Title, m, trend, q.bucket)
 		out = append(out, t)
 	}
-	return out, nil
+	return out, cur, nil
 }
 
 // trendTable lists a metric per period with the counts behind it.

@@ -29,6 +29,17 @@ const scopeAll = "*"
 func scopeService(s string) string { return "svc:" + s }
 func scopeTeam(t string) string    { return "team:" + t }
 
+// A set scope is several services taken as one, as a value stream is: like
+// a team, it counts each change once, with the first deployment among its
+// services that carried it. It has no stored rollups; its facts are read
+// from the deployment and change facts when asked for.
+const (
+	scopeSetPrefix = "set:"
+	scopeSetSep    = "\x00" // the pages refuse NUL in names, so no name holds it
+)
+
+func scopeSet(services []string) string { return scopeSetPrefix + strings.Join(services, scopeSetSep) }
+
 // deployKinds are the deployment predicates DORA counts (service.removed is not one).
 var deployKinds = []string{"deployed", "upgraded", "rolledback"}
 
@@ -589,6 +600,8 @@ func (s *Store) scopeServices(ctx context.Context, tx bun.IDB, scope string, cac
 		return nil, true, nil
 	case strings.HasPrefix(scope, "svc:"):
 		return []string{strings.TrimPrefix(scope, "svc:")}, false, nil
+	case strings.HasPrefix(scope, scopeSetPrefix):
+		return strings.Split(strings.TrimPrefix(scope, scopeSetPrefix), scopeSetSep), false, nil
 	case strings.HasPrefix(scope, "team:"):
 		team := strings.TrimPrefix(scope, "team:")
 		if svcs, ok := cache[team]; ok {
@@ -606,7 +619,7 @@ func (s *Store) scopeServices(ctx context.Context, tx bun.IDB, scope string, cac
 
 // computeDailies builds the rollup rows of a scope for the given days (nil
 // for a day the scope saw nothing on).
-func (s *Store) computeDailies(ctx context.Context, tx bun.Tx, scope string, days []int64, teamCache map[string][]string) (map[int64]*dailyRow, error) {
+func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, days []int64, teamCache map[string][]string) (map[int64]*dailyRow, error) {
 	out := map[int64]*dailyRow{}
 	services, all, err := s.scopeServices(ctx, tx, scope, teamCache)
 	if err != nil {

@@ -13,8 +13,8 @@ import (
 	"github.com/throughline/throughline/domain"
 )
 
-// scopeFor names the rollup scopes of a filter: one, or a value stream's
-// services. ok is false when the filter cannot match anything (a service
+// scopeFor names the rollup scope of a filter: all services, one service, a
+// team, or a value stream's services as one set scope. ok is false when the filter cannot match anything (a service
 // that is not in the team asked for).
 func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scopes []string, ok bool, err error) {
 	if len(f.Services) > 0 {
@@ -43,6 +43,13 @@ func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scopes []str
 			}
 			scopes = kept
 		}
+		if len(scopes) > 1 {
+			names := make([]string, len(scopes))
+			for i, sc := range scopes {
+				names[i] = strings.TrimPrefix(sc, "svc:")
+			}
+			scopes = []string{scopeSet(names)}
+		}
 		return scopes, len(scopes) > 0, nil
 	}
 	switch {
@@ -61,14 +68,20 @@ func (s *Store) scopeFor(ctx context.Context, f domain.DORAFilter) (scopes []str
 }
 
 // dailyFacts reads the rollups of the scopes in [from, to] and adds them up
-// per bucket (each window gets its own facts).
+// per bucket (each window gets its own facts). A set scope's rows are
+// computed from the facts instead.
 func (s *Store) dailyFacts(ctx context.Context, scopes []string, windows []domain.Window) ([]domain.DORAFacts, error) {
 	out := make([]domain.DORAFacts, len(windows))
 	if len(windows) == 0 {
 		return out, nil
 	}
 	var rows []dailyRow
-	if err := s.db.NewSelect().Model(&rows).Where("scope IN (?)", bun.In(scopes)).
+	if len(scopes) == 1 && strings.HasPrefix(scopes[0], scopeSetPrefix) {
+		var err error
+		if rows, err = s.setDailies(ctx, scopes[0], windows); err != nil {
+			return nil, err
+		}
+	} else if err := s.db.NewSelect().Model(&rows).Where("scope IN (?)", bun.In(scopes)).
 		Where("day >= ?", micros(windows[0].From)).Where("day <= ?", micros(windows[len(windows)-1].To)).
 		Order("day").Scan(ctx); err != nil {
 		return nil, err
@@ -99,19 +112,46 @@ func (s *Store) dailyFacts(ctx context.Context, scopes []string, windows []domai
 	return out, nil
 }
 
-// DORAReport computes the five metrics for a window from the daily rollups.
-// Answers are cached until a rollup changes.
-func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error) {
-	scopes, ok, err := s.scopeFor(ctx, f)
-	if err != nil || !ok {
-		return domain.Report(w, domain.DORAFacts{}), err
+// setDailies computes the daily rows of a set scope for the days of the
+// windows, in day order.
+func (s *Store) setDailies(ctx context.Context, scope string, windows []domain.Window) ([]dailyRow, error) {
+	var days []int64
+	for _, w := range windows {
+		for d := w.From; !d.After(w.To); d = d.AddDate(0, 0, 1) {
+			days = append(days, micros(d))
+		}
 	}
-	scope := strings.Join(scopes, ",")
+	byDay, err := s.computeDailies(ctx, s.db, scope, days, nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]dailyRow, 0, len(byDay))
+	for _, d := range days {
+		if r := byDay[d]; r != nil {
+			rows = append(rows, *r)
+		}
+	}
+	return rows, nil
+}
+
+// DORAReport computes the five metrics for a window from the daily rollups.
+// Answers are cached until a rollup changes (coverage moving bumps the
+// version too) and for the day they were computed on.
+func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFilter) (domain.DORAReport, error) {
 	version, err := s.DORAVersion(ctx)
 	if err != nil {
 		return domain.DORAReport{}, err
 	}
-	key := fmt.Sprintf("%s|%d|%d", scope, w.From.Unix(), w.To.Unix())
+	cov, err := s.coverageAt(ctx, version)
+	if err != nil {
+		return domain.DORAReport{}, err
+	}
+	scopes, ok, err := s.scopeFor(ctx, f)
+	if err != nil || !ok {
+		return domain.Report(w, cov, domain.DORAFacts{}), err
+	}
+	scope := strings.Join(scopes, ",")
+	key := fmt.Sprintf("%s|%d|%d|%d", scope, w.From.Unix(), w.To.Unix(), cov.Today.Unix())
 	if r, ok := s.reports.get(key, version); ok {
 		return r, nil
 	}
@@ -121,7 +161,7 @@ func (s *Store) DORAReport(ctx context.Context, w domain.Window, f domain.DORAFi
 	if err != nil {
 		return domain.DORAReport{}, err
 	}
-	r := domain.ReportParts(w, parts)
+	r := domain.ReportParts(w, cov, parts)
 	s.reports.put(key, version, r)
 	return r, nil
 }
@@ -208,7 +248,11 @@ func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket,
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("trend|%s|%s|%d|%d|%v", b, scope, w.From.Unix(), w.To.Unix(), ok)
+	cov, err := s.coverageAt(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("trend|%s|%s|%d|%d|%v|%d", b, scope, w.From.Unix(), w.To.Unix(), ok, cov.Today.Unix())
 	if t, hit := s.trends.get(key, version); hit {
 		return t, nil
 	}
@@ -225,7 +269,7 @@ func (s *Store) DORATrend(ctx context.Context, w domain.Window, b domain.Bucket,
 	}
 	out = make([]domain.DORAReport, len(buckets))
 	for i, bw := range buckets {
-		out[i] = domain.ReportParts(bw, facts[i:i+1])
+		out[i] = domain.ReportParts(bw, cov, facts[i:i+1])
 	}
 	return out, nil
 }
@@ -274,11 +318,11 @@ func (s *Store) servicesIn(ctx context.Context, f domain.DORAFilter) ([]string, 
 		return nil, false, err
 	}
 	if len(f.Services) > 0 {
-		svcs := make([]string, len(scopes))
-		for i, sc := range scopes {
-			svcs[i] = strings.TrimPrefix(sc, "svc:")
+		if strings.HasPrefix(scopes[0], scopeSetPrefix) {
+			svcs, _, err := s.scopeServices(ctx, s.db, scopes[0], nil)
+			return svcs, true, err
 		}
-		return svcs, true, nil
+		return []string{strings.TrimPrefix(scopes[0], "svc:")}, true, nil
 	}
 	svcs, all, err := s.scopeServices(ctx, s.db, scopes[0], map[string][]string{})
 	if err != nil {

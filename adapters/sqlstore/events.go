@@ -136,6 +136,11 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 		if err := s.applyProjections(ctx, tx, st, toApply); err != nil {
 			return err
 		}
+		moved, err := s.noteCoverage(ctx, tx, earliestDelivery(toApply))
+		if err != nil {
+			return err
+		}
+		st.doraTouched = st.doraTouched || moved
 		var stored, dups int64
 		for _, o := range out {
 			switch o {
@@ -336,6 +341,7 @@ func (s *Store) ImportEvents(ctx context.Context, recs []domain.EventRecord) (in
 	stored := 0
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		stored = 0
+		var first int64 // the earliest delivery event stored
 		now := micros(s.now())
 		values := make([][]any, len(recs))
 		for i, r := range recs {
@@ -345,11 +351,22 @@ func (s *Store) ImportEvents(ctx context.Context, recs []domain.EventRecord) (in
 		if err := s.bulkQuery(ctx, tx, bulkSpec{
 			table:  "events",
 			cols:   []string{"source", "event_id", "type", "kind", "subject_id", "at", "received_at", "stream_seq", "applied_gen", "data"},
-			suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+			suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, kind, at",
 		}, values, func(r *sql.Rows) error {
+			var id, at int64
+			var kind string
+			if err := r.Scan(&id, &kind, &at); err != nil {
+				return err
+			}
+			if kind != string(domain.KindTelemetry) && (first == 0 || at < first) {
+				first = at
+			}
 			stored++
 			return nil
 		}); err != nil {
+			return err
+		}
+		if _, err := s.noteCoverage(ctx, tx, first); err != nil {
 			return err
 		}
 		return s.addCounters(ctx, tx, map[string]int64{counterStored: int64(stored)})

@@ -63,6 +63,8 @@ type Store struct {
 	// parts keeps the facts of week and month buckets, slices sorted, so
 	// that any window's report is assembled from them (ReportParts).
 	parts versionCache[domain.DORAFacts]
+	// coverage is coverage_from as of a rollup version.
+	coverage coverageCache
 
 	// series caches metric series ids; series are never deleted.
 	seriesMu sync.RWMutex

@@ -73,20 +73,6 @@ func formatRate(p *float64) string {
 	return trimZero(fmt.Sprintf("%.1f", *p*100)) + " %"
 }
 
-// formatPerDay writes a deployment frequency in the unit that reads best.
-func formatPerDay(d float64, deployments int) string {
-	switch {
-	case deployments == 0:
-		return "0"
-	case d >= 1:
-		return trimZero(fmt.Sprintf("%.1f", d)) + " / day"
-	case d*7 >= 1:
-		return trimZero(fmt.Sprintf("%.1f", d*7)) + " / week"
-	default:
-		return trimZero(fmt.Sprintf("%.1f", d*30)) + " / month"
-	}
-}
-
 func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }
 
 // formatDay writes a date as people read it.

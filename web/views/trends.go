@@ -24,11 +24,14 @@ type Option struct {
 
 // TrendsView is everything the trends page shows.
 type TrendsView struct {
-	Query    TrendsQuery
-	Services []string
-	Teams    []string
-	Streams  []Option
-	Presets  []Preset
+	// CoverageNote says which days the rates cover when Throughline saw
+	// only part of the range.
+	CoverageNote string
+	Query        TrendsQuery
+	Services     []string
+	Teams        []string
+	Streams      []Option
+	Presets      []Preset
 	// Scope names what the figures cover ("All services", "Team payments").
 	Scope       string
 	Period      string // "1 Jul – 22 Nov 2026"
@@ -179,8 +182,9 @@ func (v TrendsView) Tables() []DataTable {
 	return out
 }
 
-// MetricText writes a DORA metric for people: a rate in per cent with one
-// decimal, a frequency with two significant decimals, a duration in its unit.
+// MetricText writes a DORA metric for people in its one display unit: a
+// rate in per cent with one decimal, a frequency per day with two decimals,
+// a duration in its unit with one decimal (none from 10 up).
 func MetricText(v float64, unit string) string {
 	switch unit {
 	case "%":
@@ -188,9 +192,6 @@ func MetricText(v float64, unit string) string {
 	case "per day":
 		if v >= 10 {
 			return strconv.FormatFloat(v, 'f', 0, 64) + " per day"
-		}
-		if v > 0 && v < 1.0/7 {
-			return strconv.FormatFloat(v*7, 'f', 2, 64) + " per week"
 		}
 		return strconv.FormatFloat(v, 'f', 2, 64) + " per day"
 	}
