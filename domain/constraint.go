@@ -113,7 +113,7 @@ func findConstraint(stages []StageFlow, rule ConstraintRule) (*Constraint, strin
 		return nil, fmt.Sprintf("%s, %s, but as many items left it as arrived (%d) in the period: work is not piling up there.",
 			longest, against, c.Arrivals)
 	}
-	c.Reason = fmt.Sprintf("Items wait longest here: a median of %s over the %d that passed through, %s; and more arrived (%d) than left (%d) in the period — %d in it now.",
+	c.Reason = fmt.Sprintf("Items wait longest here: a median of %s over the %d that passed through, %s; and more arrived (%d) than left (%d) in the period — %d still in it.",
 		HumanSeconds(c.Seconds), c.Items, against, c.Arrivals, c.Departures, c.WIP)
 	return c, ""
 }

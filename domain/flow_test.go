@@ -175,7 +175,7 @@ func TestFlowByHand(t *testing.T) {
 	if c := rl.Constraint; c == nil || c.Name != "Code" || c.Basis != "time in stage" || !near(c.Seconds, days2s(2)) || c.Items != 5 ||
 		c.Next != "Review" || !near(c.NextSeconds, days2s(1.5)) || c.Ratio == nil || !near(*c.Ratio, 4.0/3) ||
 		c.Arrivals != 6 || c.Departures != 5 || c.WIP != 1 || !rl.Stages[1].Constraint || rl.Stages[3].Constraint || rl.NoConstraint != "" ||
-		c.Reason != "Items wait longest here: a median of 2 d over the 5 that passed through, 1.33× Review's 36 h; and more arrived (6) than left (5) in the period — 1 in it now." {
+		c.Reason != "Items wait longest here: a median of 2 d over the 5 that passed through, 1.33× Review's 36 h; and more arrived (6) than left (5) in the period — 1 still in it." {
 		t.Errorf("lenient constraint %+v", rl.Constraint)
 	}
 	if rl.ConstraintRule != (ConstraintRule{MinItems: 5, MinRatio: 1.3}) || r.ConstraintRule != (ConstraintRule{MinItems: 5, MinRatio: 1.5}) {
@@ -488,7 +488,7 @@ func TestConstraintNeedsEvidence(t *testing.T) {
 		name: "fixed-time stage ignored", rule: def,
 		stages: []StageFlow{stageOf("Code", false, 3, 6, 8, 6), stageOf("Test", false, 1.5, 6, 6, 6), stageOf("Monitor", true, 14, 9, 12, 9)},
 		want:   "Code", ratio: 2,
-		reason: "Items wait longest here: a median of 3 d over the 6 that passed through, 2× Test's 36 h; and more arrived (8) than left (6) in the period — 2 in it now.",
+		reason: "Items wait longest here: a median of 3 d over the 6 that passed through, 2× Test's 36 h; and more arrived (8) than left (6) in the period — 2 still in it.",
 	}, {
 		name: "too few items", rule: def,
 		stages: []StageFlow{stageOf("Code", false, 3.1, 3, 5, 3), stageOf("Build", false, 0.5, 3, 3, 3)},
@@ -511,7 +511,7 @@ func TestConstraintNeedsEvidence(t *testing.T) {
 		name: "exactly the ratio", rule: def,
 		stages: []StageFlow{stageOf("Build", false, 3, 7, 9, 7), stageOf("Test", false, 2, 7, 7, 7)},
 		want:   "Build", ratio: 1.5,
-		reason: "Items wait longest here: a median of 3 d over the 7 that passed through, 1.5× Test's 2 d; and more arrived (9) than left (7) in the period — 2 in it now.",
+		reason: "Items wait longest here: a median of 3 d over the 7 that passed through, 1.5× Test's 2 d; and more arrived (9) than left (7) in the period — 2 still in it.",
 	}, {
 		name: "draining", rule: def,
 		stages: []StageFlow{stageOf("Plan", false, 3.5, 37, 34, 37), stageOf("Code", false, 1.5, 35, 35, 35)},
@@ -525,7 +525,7 @@ func TestConstraintNeedsEvidence(t *testing.T) {
 		name: "the others take no time", rule: def,
 		stages: []StageFlow{stageOf("Code", false, 2, 5, 7, 5), stageOf("Build", false, 0, 5, 5, 5), stageOf("Deploy", false, -1, 0, 0, 0)},
 		want:   "Code",
-		reason: "Items wait longest here: a median of 2 d over the 5 that passed through, against 0 s in Build, the next longest; and more arrived (7) than left (5) in the period — 2 in it now.",
+		reason: "Items wait longest here: a median of 2 d over the 5 that passed through, against 0 s in Build, the next longest; and more arrived (7) than left (5) in the period — 2 still in it.",
 	}, {
 		name: "nothing to compare with", rule: def,
 		stages: []StageFlow{stageOf("Code", false, 2, 5, 7, 5), stageOf("Build", false, -1, 0, 0, 0), stageOf("Operate", true, 1, 5, 5, 5)},
@@ -540,7 +540,7 @@ func TestConstraintNeedsEvidence(t *testing.T) {
 		name: "stream's rule", rule: ConstraintRule{MinItems: 3, MinRatio: 1.1},
 		stages: []StageFlow{stageOf("Build", false, 2, 3, 5, 3), stageOf("Test", false, 1.6, 3, 3, 3)},
 		want:   "Build", ratio: 1.25,
-		reason: "Items wait longest here: a median of 2 d over the 3 that passed through, 1.25× Test's 38.4 h; and more arrived (5) than left (3) in the period — 2 in it now.",
+		reason: "Items wait longest here: a median of 2 d over the 3 that passed through, 1.25× Test's 38.4 h; and more arrived (5) than left (3) in the period — 2 still in it.",
 	}, {
 		name: "nothing passed through", rule: def,
 		stages: []StageFlow{stageOf("Code", false, -1, 0, 4, 0), stageOf("Monitor", true, 14, 6, 7, 6)},
