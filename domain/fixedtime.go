@@ -9,9 +9,9 @@ func timedDelay(t Trigger) (after Trigger, delayMicros int64, ok bool) {
 	return 0, 0, false
 }
 
-// stageTimes is how long an item stayed in each stage it has left, in
-// Unix µs (left[i] says it left stage i), with the waits by design where
-// they belong.
+// stageTimes is when an item left each stage it entered (exit, Unix µs; 0
+// while it is still there) and how long it stayed (stay, µs), with the
+// waits by design where they belong.
 //
 // A fixed-time stage entered through a timed trigger waited that trigger's
 // delay by design: the 24 h soak from the production deployment to Operate
@@ -22,15 +22,16 @@ func timedDelay(t Trigger) (after Trigger, delayMicros int64, ok bool) {
 // holds Operate past the 24 h, that extra time stays in the stage before,
 // as the time it took to make the deployment safe. A stage that is not
 // marked fixed-time keeps the soak in the stage before, as the editor chose.
-func (v *ValueStream) stageTimes(it *FlowItem, j *Journey) (d [MaxStages]int64, left [MaxStages]bool) {
+func (v *ValueStream) stageTimes(it *FlowItem, j *Journey) (stay, exit [MaxStages]int64) {
 	n := len(v.Stages)
-	var exit [MaxStages]int64
-	for i := 0; i < n; i++ {
-		if j.Entered[i] == 0 {
-			continue
-		}
-		if x := j.Exit(i, n); x != 0 {
-			exit[i], d[i], left[i] = x, x-j.Entered[i], true
+	// A stage is left for the next stage entered, or, the furthest one, at done.
+	next := j.Done
+	for i := n - 1; i >= 0; i-- {
+		if e := j.Entered[i]; e != 0 {
+			if next != 0 {
+				exit[i], stay[i] = next, next-e
+			}
+			next = e
 		}
 	}
 	for k := 0; k < n; k++ {
@@ -47,16 +48,16 @@ func (v *ValueStream) stageTimes(it *FlowItem, j *Journey) (d [MaxStages]int64, 
 			}
 			lo, hi := base, min(base+delay, j.Entered[k])
 			for i := 0; i < k; i++ {
-				if !left[i] {
+				if exit[i] == 0 {
 					continue
 				}
 				if overlap := min(hi, exit[i]) - max(lo, j.Entered[i]); overlap > 0 {
-					d[i] -= overlap
-					d[k] += overlap
+					stay[i] -= overlap
+					stay[k] += overlap
 				}
 			}
 			break
 		}
 	}
-	return d, left
+	return stay, exit
 }

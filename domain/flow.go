@@ -257,19 +257,19 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 		// A done item has passed every stage after its last one too.
 		reached := j.Done
 		var active float64
-		stay, left := v.stageTimes(it, &j)
+		stay, exit := v.stageTimes(it, &j)
 		for i := n - 1; i >= 0; i-- {
 			if e := j.Entered[i]; e != 0 {
 				reached = e
 				if inWindow(e) {
 					r.Stages[i].Arrivals++
 				}
-				if left[i] {
+				if x := exit[i]; x != 0 {
 					d := float64(stay[i]) / secondMicros
 					if v.Stages[i].Active() {
 						active += d
 					}
-					if inWindow(j.Exit(i, n)) {
+					if inWindow(x) {
 						r.Stages[i].Departures++
 						times[i] = append(times[i], d)
 					}
