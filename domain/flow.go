@@ -30,7 +30,11 @@ type FlowReport struct {
 	Distribution map[FlowType]int
 	WIPByType    map[FlowType]int
 	LittlesLaw   LittlesLaw
-	Constraint   *Constraint
+	// Constraint is the stage named the constraint, nil when none stands
+	// out; NoConstraint then says why, in words with the numbers.
+	Constraint     *Constraint
+	NoConstraint   string
+	ConstraintRule ConstraintRule
 
 	Weeks    []FlowWeek
 	CFD      CumulativeFlow
@@ -66,31 +70,20 @@ func durationStats(xs []float64) DurationStats {
 type StageFlow struct {
 	Name      string
 	Kind      StageKind
+	FixedTime bool // waits by design: never the constraint
 	WIPLimit  int
 	WIP       int // items in the stage at AsOf
 	OverLimit bool
 	// Arrivals entered the stage in the window, Departures left it, Skipped
 	// went past it in the window without a sign of it.
 	Arrivals, Departures, Skipped int
-	// TimeInStage is over the items that left the stage in the window.
+	// TimeInStage is over the items that left the stage in the window; a
+	// fixed-time stage's timed delay counts in it (see stageTimes).
 	TimeInStage DurationStats
 	// OldestAge is the longest an item at AsOf has been in the stage.
 	OldestAge  *float64
 	MedianAge  *float64
 	Constraint bool
-}
-
-// Constraint is the stage where work waits longest while arrivals outpace
-// departures, with the numbers that make it so.
-type Constraint struct {
-	Stage      int
-	Name       string
-	Seconds    float64 // median time in stage, or median age in it (Basis)
-	Basis      string  // "time in stage" or "age in stage"
-	Arrivals   int
-	Departures int
-	WIP        int
-	Reason     string
 }
 
 // LittlesLaw compares the measured load with throughput × flow time: on a
@@ -150,10 +143,15 @@ type AgingItem struct {
 // Forecast says when the Now items not yet done are likely all done, by
 // resampling the daily throughput of the last weeks (Monte Carlo).
 type Forecast struct {
-	Items      int // Now items not yet done
-	SampleDays int
-	Trials     int
-	Throughput float64 // mean items finished per day in the sample
+	Items int // Now items not yet done
+	// The sample: SampleDays periods of 24 hours from SampleFrom up to
+	// SampleTo (AsOf), in which Finished items were done — every item done
+	// up to now counts, so the sample never misses what velocity shows.
+	SampleDays           int
+	SampleFrom, SampleTo time.Time
+	Finished             int
+	Trials               int
+	Throughput           float64 // Finished / SampleDays
 	// Dates by which all items are done with 50, 85 and 95 % likelihood
 	// (end of that day); zero when there is no forecast (Reason says why).
 	P50, P85, P95 time.Time
@@ -180,7 +178,7 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 	n := len(v.Stages)
 	r.Stages = make([]StageFlow, n)
 	for i, st := range v.Stages {
-		r.Stages[i] = StageFlow{Name: st.Name, Kind: st.Kind, WIPLimit: st.WIPLimit}
+		r.Stages[i] = StageFlow{Name: st.Name, Kind: st.Kind, FixedTime: st.FixedTime, WIPLimit: st.WIPLimit}
 	}
 	// Everything strictly before AsOf counts.
 	lim := asOf - 1
@@ -225,10 +223,12 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 		}
 	}
 
-	// Throughput sample for the forecast: items done per day in the
-	// ForecastSampleDays whole days before AsOf's day.
+	// Throughput sample for the forecast: items done in each of the
+	// ForecastSampleDays periods of 24 hours up to AsOf. Whole periods
+	// ending now, rather than whole calendar days before today, so that an
+	// item finished today is in the sample as it is in the velocity.
 	asOfDay := Midnight(r.AsOf)
-	sampleFrom := asOfDay.AddDate(0, 0, -ForecastSampleDays).UnixMicro()
+	sampleFrom := asOf - ForecastSampleDays*int64(dayMicrosF)
 	sample := make([]int, ForecastSampleDays)
 
 	times := make([][]float64, n)
@@ -246,7 +246,7 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 		if it.Horizon == HorizonNow && j.Done == 0 {
 			r.Forecast.Items++
 		}
-		if j.Done != 0 && j.Done >= sampleFrom && j.Done < asOfDay.UnixMicro() {
+		if j.Done != 0 && j.Done >= sampleFrom && j.Done < asOf {
 			sample[(j.Done-sampleFrom)/int64(dayMicrosF)]++
 		}
 		if !j.Started() {
@@ -257,14 +257,15 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 		// A done item has passed every stage after its last one too.
 		reached := j.Done
 		var active float64
+		stay, exit := v.stageTimes(it, &j)
 		for i := n - 1; i >= 0; i-- {
 			if e := j.Entered[i]; e != 0 {
 				reached = e
 				if inWindow(e) {
 					r.Stages[i].Arrivals++
 				}
-				if x := j.Exit(i, n); x != 0 {
-					d := float64(x-e) / secondMicros
+				if x := exit[i]; x != 0 {
+					d := float64(stay[i]) / secondMicros
 					if v.Stages[i].Active() {
 						active += d
 					}
@@ -365,7 +366,8 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 		r.LittlesLaw = ll
 	}
 
-	r.Constraint = findConstraint(r.Stages)
+	r.ConstraintRule = v.ConstraintRule()
+	r.Constraint, r.NoConstraint = findConstraint(r.Stages, r.ConstraintRule)
 	if r.Constraint != nil {
 		r.Stages[r.Constraint.Stage].Constraint = true
 	}
@@ -420,6 +422,7 @@ func ComputeFlow(v *ValueStream, items []FlowItem, w Window, now time.Time) Flow
 
 	if now.Before(w.End()) {
 		r.Forecast = forecast(r.Forecast.Items, sample, asOfDay, uint64(v.ID)<<32^uint64(asOfDay.Unix()/86400))
+		r.Forecast.SampleFrom, r.Forecast.SampleTo = time.UnixMicro(sampleFrom).UTC(), r.AsOf
 	} else {
 		r.Forecast = Forecast{Items: r.Forecast.Items, SampleDays: ForecastSampleDays, Trials: ForecastTrials,
 			Reason: "A forecast looks ahead from today: choose a period that ends today."}
@@ -439,54 +442,19 @@ type weekAcc struct {
 
 func ptr[T any](v T) *T { return &v }
 
-// findConstraint picks, among the stages where more work arrived than left
-// in the window, the one where work waits longest: the median time in stage
-// of the items that left it, or, when none left, the median age of the items
-// in it. Ties go to the earlier stage.
-func findConstraint(stages []StageFlow) *Constraint {
-	var best *Constraint
-	for i, st := range stages {
-		if st.Arrivals <= st.Departures {
-			continue
-		}
-		c := Constraint{Stage: i, Name: st.Name, Arrivals: st.Arrivals, Departures: st.Departures, WIP: st.WIP}
-		switch {
-		case st.TimeInStage.Median != nil:
-			c.Seconds, c.Basis = *st.TimeInStage.Median, "time in stage"
-		case st.MedianAge != nil:
-			c.Seconds, c.Basis = *st.MedianAge, "age in stage"
-		default:
-			continue
-		}
-		if best == nil || c.Seconds > best.Seconds {
-			best = &c
-		}
-	}
-	if best != nil {
-		verb := "wait"
-		if best.Basis == "age in stage" {
-			verb = "have waited so far"
-		}
-		best.Reason = fmt.Sprintf("Items %s longest here (median %s), and more arrived (%d) than left (%d) in the period, so %d are queued.",
-			verb, HumanSeconds(best.Seconds), best.Arrivals, best.Departures, best.WIP)
-	}
-	return best
-}
-
 // forecast resamples daily throughput to say when items are all done.
 func forecast(items int, sample []int, day time.Time, seed uint64) Forecast {
 	f := Forecast{Items: items, SampleDays: len(sample), Trials: ForecastTrials}
-	total := 0
 	for _, s := range sample {
-		total += s
+		f.Finished += s
 	}
-	f.Throughput = float64(total) / float64(len(sample))
+	f.Throughput = float64(f.Finished) / float64(len(sample))
 	switch {
 	case items == 0:
 		f.Reason = "Nothing on Now is left to finish."
 		return f
-	case total == 0:
-		f.Reason = fmt.Sprintf("Nothing in this stream finished in the last %d days, so there is no throughput to forecast from.", len(sample))
+	case f.Finished == 0:
+		f.Reason = fmt.Sprintf("Nothing in this stream finished in the %d days up to now, so there is no throughput to forecast from.", len(sample))
 		return f
 	case float64(items)/f.Throughput > forecastMaxDays:
 		f.Reason = "At the pace of the last weeks this would take more than ten years."

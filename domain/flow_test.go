@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,8 +68,10 @@ func days2s(x float64) float64 { return x * 86400 }
 
 func wantDur(t *testing.T, name string, got *float64, wantDays float64) {
 	t.Helper()
-	if got == nil || !near(*got, days2s(wantDays)) {
-		t.Errorf("%s = %v s; want %v days", name, got, wantDays)
+	if got == nil {
+		t.Errorf("%s = nil; want %v days", name, wantDays)
+	} else if !near(*got, days2s(wantDays)) {
+		t.Errorf("%s = %v days; want %v days", name, *got/86400, wantDays)
 	}
 }
 
@@ -159,10 +162,24 @@ func TestFlowByHand(t *testing.T) {
 	if r.Activity == nil || !near(*r.Activity, 0.6) {
 		t.Errorf("activity %v; want 0.6", r.Activity)
 	}
-	// Constraint: Code and Deploy gain work (6>5, 5>4); Code's 2 days beat 1.
-	if c := r.Constraint; c == nil || c.Name != "Code" || c.Basis != "time in stage" || !near(c.Seconds, days2s(2)) ||
-		c.Arrivals != 6 || c.Departures != 5 || c.WIP != 1 || !r.Stages[1].Constraint || r.Stages[3].Constraint {
-		t.Errorf("constraint %+v", r.Constraint)
+	// Constraint: Code waits longest (2 days, 5 passed through, 6 arrived
+	// and 5 left), but Review's 1.5 days is too close: 2/1.5 = 1.33 < 1.5.
+	if r.Constraint != nil || r.Stages[1].Constraint ||
+		r.NoConstraint != "Code has the longest median time in stage (2 d), but that is only 1.33× Review's 36 h; 1.5× is needed." {
+		t.Errorf("constraint %+v, none because %q", r.Constraint, r.NoConstraint)
+	}
+	// A stream that asks for less evidence names it, with its numbers.
+	lenient := reviewStream()
+	lenient.ConstraintMinItems, lenient.ConstraintMinRatio = 5, 1.3
+	rl := ComputeFlow(lenient, flowItems(), w, dayN(18))
+	if c := rl.Constraint; c == nil || c.Name != "Code" || c.Basis != "time in stage" || !near(c.Seconds, days2s(2)) || c.Items != 5 ||
+		c.Next != "Review" || !near(c.NextSeconds, days2s(1.5)) || c.Ratio == nil || !near(*c.Ratio, 4.0/3) ||
+		c.Arrivals != 6 || c.Departures != 5 || c.WIP != 1 || !rl.Stages[1].Constraint || rl.Stages[3].Constraint || rl.NoConstraint != "" ||
+		c.Reason != "Items wait longest here: a median of 2 d over the 5 that passed through, 1.33× Review's 36 h; and more arrived (6) than left (5) in the period — 1 still in it." {
+		t.Errorf("lenient constraint %+v", rl.Constraint)
+	}
+	if rl.ConstraintRule != (ConstraintRule{MinItems: 5, MinRatio: 1.3}) || r.ConstraintRule != (ConstraintRule{MinItems: 5, MinRatio: 1.5}) {
+		t.Errorf("rules %+v %+v", rl.ConstraintRule, r.ConstraintRule)
 	}
 
 	// Load: days in progress inside the window — A 5, B 7, C 13, D 4, E 9,
@@ -224,17 +241,17 @@ func TestFlowByHand(t *testing.T) {
 	}
 
 	// A past period has no forecast; one that ends today does: Now and
-	// not done — C, E, I; 4 finished in the 84 days before today (day 13).
+	// not done — C, E, I; 4 finished in the 84 days up to day 13.5.
 	if f := r.Forecast; f.Reason == "" || !f.P85.IsZero() {
 		t.Errorf("forecast of a past period %+v", f)
 	}
 	today := ComputeFlow(v, flowItems(), w, dayN(13.5))
-	if f := today.Forecast; f.Items != 3 || !near(f.Throughput, 4.0/84) || f.P50.IsZero() || f.P85.Before(f.P50) || f.P95.Before(f.P85) || f.P50.Before(dayN(14)) {
+	if f := today.Forecast; f.Items != 3 || f.Finished != 4 || !near(f.Throughput, 4.0/84) || f.P50.IsZero() || f.P85.Before(f.P50) || f.P95.Before(f.P85) || f.P50.Before(dayN(14)) {
 		t.Errorf("forecast %+v", f)
 	}
 }
 
-func TestFlowWIPLimitAndAgeBasedConstraint(t *testing.T) {
+func TestFlowWIPLimitAndNoConstraintWithoutDepartures(t *testing.T) {
 	v := reviewStream()
 	items := flowItems()
 	// Two more in Deploy (limit 1), arrived in the window and still there.
@@ -247,12 +264,13 @@ func TestFlowWIPLimitAndAgeBasedConstraint(t *testing.T) {
 		t.Fatalf("deploy %+v", s)
 	}
 	// Deploy now gains 3 while Code gains 1; Code's median time (2 days, now
-	// over [1.5 1 1 2 2 4 7]) is still the longest wait.
-	if r.Constraint == nil || r.Constraint.Name != "Code" {
-		t.Fatalf("constraint %+v", r.Constraint)
+	// over [1.5 1 1 2 2 4 7]) is still the longest wait, still only 1.33×
+	// Review's.
+	if r.Constraint != nil || !strings.Contains(r.NoConstraint, "Code has the longest median time in stage (2 d), but that is only 1.33×") {
+		t.Fatalf("constraint %+v, none because %q", r.Constraint, r.NoConstraint)
 	}
-	// A stream where nothing has left a stage yet: the age of what waits
-	// there decides.
+	// A stream where nothing has left a stage yet: whatever waits there, no
+	// item passed through a stage, so there is no evidence to name one.
 	only := &ValueStream{ID: 1, Name: "One", Stages: []StageDef{
 		{Name: "Queue", Kind: StageWait, Rule: []Trigger{TrigIdeaPlanned}},
 		{Name: "Work", Kind: StageActive, Rule: []Trigger{TrigChange}},
@@ -261,8 +279,9 @@ func TestFlowWIPLimitAndAgeBasedConstraint(t *testing.T) {
 		item("M", FlowFeature, HorizonNow, map[Trigger]float64{TrigIdeaPlanned: 1}),
 		item("N", FlowFeature, HorizonNow, map[Trigger]float64{TrigIdeaPlanned: 3}),
 	}, w, dayN(18))
-	if c := r.Constraint; c == nil || c.Name != "Queue" || c.Basis != "age in stage" || !near(c.Seconds, days2s(12)) {
-		t.Fatalf("age-based constraint %+v", c) // ages 13 and 11 → median 12
+	if r.Constraint != nil || r.NoConstraint != "No item passed through a stage in this period, so there is no time in stage to compare." ||
+		!near(*r.Stages[0].MedianAge, days2s(12)) { // ages 13 and 11
+		t.Fatalf("constraint %+v, none because %q", r.Constraint, r.NoConstraint)
 	}
 	// No stage gains work: no constraint.
 	r = ComputeFlow(only, nil, w, dayN(18))
@@ -307,9 +326,9 @@ func TestLittlesLawOnASteadyStream(t *testing.T) {
 		t.Errorf("steady stream has a constraint: %+v", r.Constraint)
 	}
 	// Forecast on day 27.5: not done are those starting from day 22.75 on
-	// (37 of them); 62 finished in the 84 days before day 27 (those that
-	// started on days -39.75 to 21.25).
-	if f := ComputeFlow(v, items, w, dayN(27.5)).Forecast; f.Items != 37 || !near(f.Throughput, 62.0/84) {
+	// (37 of them); 63 finished in the 84 days up to day 27.5 (done on days
+	// -34.75 to 27.25: those that started on days -40 to 22).
+	if f := ComputeFlow(v, items, w, dayN(27.5)).Forecast; f.Items != 37 || f.Finished != 63 || !near(f.Throughput, 63.0/84) {
 		t.Errorf("forecast %+v", f)
 	}
 }
@@ -439,5 +458,230 @@ func BenchmarkComputeFlow(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		ComputeFlow(v, items, w, dayN(100))
+	}
+}
+
+// stageOf is a stage's summary over a window, as findConstraint sees it:
+// median time in stage in days (negative: no item left it), items that
+// passed through, arrivals, departures.
+func stageOf(name string, fixed bool, medianDays float64, items, in, out int) StageFlow {
+	st := StageFlow{Name: name, FixedTime: fixed, Arrivals: in, Departures: out, WIP: max(0, in-out)}
+	if medianDays >= 0 {
+		st.TimeInStage = DurationStats{Items: items, Median: ptr(days2s(medianDays))}
+	}
+	return st
+}
+
+func TestConstraintNeedsEvidence(t *testing.T) {
+	def := ConstraintRule{MinItems: 5, MinRatio: 1.5}
+	for _, c := range []struct {
+		name   string
+		rule   ConstraintRule
+		stages []StageFlow
+		want   string // the stage named, or "" for none
+		ratio  float64
+		reason string
+	}{{
+		// Monitor's evidence window is the longest wait, and work piles up in
+		// it, but it waits by design; Code stands out among the rest: 3 d
+		// over 6 items is 2× Test's 1.5 d, 8 arrived and 6 left.
+		name: "fixed-time stage ignored", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 3, 6, 8, 6), stageOf("Test", false, 1.5, 6, 6, 6), stageOf("Monitor", true, 14, 9, 12, 9)},
+		want:   "Code", ratio: 2,
+		reason: "Items wait longest here: a median of 3 d over the 6 that passed through, 2× Test's 36 h; and more arrived (8) than left (6) in the period — 2 still in it.",
+	}, {
+		name: "too few items", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 3.1, 3, 5, 3), stageOf("Build", false, 0.5, 3, 3, 3)},
+		reason: "Code has the longest median time in stage (3.1 d) but only 3 items passed through it; 5 are needed.",
+	}, {
+		name: "one item", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 3, 1, 2, 1)},
+		reason: "Code has the longest median time in stage (3 d) but only 1 item passed through it; 5 are needed.",
+	}, {
+		// 2 / 1.7 = 1.176…, written rounded down.
+		name: "too small a lead", rule: def,
+		stages: []StageFlow{stageOf("Plan", false, 0.5, 9, 9, 9), stageOf("Build", false, 2, 7, 9, 7), stageOf("Test", false, 1.7, 7, 7, 7)},
+		reason: "Build has the longest median time in stage (2 d), but that is only 1.17× Test's 40.8 h; 1.5× is needed.",
+	}, {
+		// 2.99 / 2 = 1.495: one hundredth short reads as such, not as 1.5.
+		name: "just short of the ratio", rule: def,
+		stages: []StageFlow{stageOf("Build", false, 2.99, 7, 9, 7), stageOf("Test", false, 2, 7, 7, 7)},
+		reason: "Build has the longest median time in stage (3 d), but that is only 1.49× Test's 2 d; 1.5× is needed.",
+	}, {
+		name: "exactly the ratio", rule: def,
+		stages: []StageFlow{stageOf("Build", false, 3, 7, 9, 7), stageOf("Test", false, 2, 7, 7, 7)},
+		want:   "Build", ratio: 1.5,
+		reason: "Items wait longest here: a median of 3 d over the 7 that passed through, 1.5× Test's 2 d; and more arrived (9) than left (7) in the period — 2 still in it.",
+	}, {
+		name: "draining", rule: def,
+		stages: []StageFlow{stageOf("Plan", false, 3.5, 37, 34, 37), stageOf("Code", false, 1.5, 35, 35, 35)},
+		reason: "Plan has the longest median time in stage (3.5 d), 2.33× Code's 36 h, but more items left it (37) than arrived (34) in the period: work is not piling up there.",
+	}, {
+		name: "steady", rule: def,
+		stages: []StageFlow{stageOf("Plan", false, 3.5, 20, 20, 20), stageOf("Code", false, 1.5, 20, 20, 20)},
+		reason: "Plan has the longest median time in stage (3.5 d), 2.33× Code's 36 h, but as many items left it as arrived (20) in the period: work is not piling up there.",
+	}, {
+		// Nothing else takes any time: no ratio, and none needed.
+		name: "the others take no time", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 2, 5, 7, 5), stageOf("Build", false, 0, 5, 5, 5), stageOf("Deploy", false, -1, 0, 0, 0)},
+		want:   "Code",
+		reason: "Items wait longest here: a median of 2 d over the 5 that passed through, against 0 s in Build, the next longest; and more arrived (7) than left (5) in the period — 2 still in it.",
+	}, {
+		name: "nothing to compare with", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 2, 5, 7, 5), stageOf("Build", false, -1, 0, 0, 0), stageOf("Operate", true, 1, 5, 5, 5)},
+		reason: "Code has the longest median time in stage (2 d), but no other stage had an item pass through it, so there is nothing to compare it with.",
+	}, {
+		// A tie: the earlier stage leads, at 1× the other.
+		name: "tie", rule: def,
+		stages: []StageFlow{stageOf("Code", false, 2, 6, 7, 6), stageOf("Review", false, 2, 6, 8, 6)},
+		reason: "Code has the longest median time in stage (2 d), but that is only 1× Review's 2 d; 1.5× is needed.",
+	}, {
+		// The stream's own rule: 3 items and 1.1× are enough.
+		name: "stream's rule", rule: ConstraintRule{MinItems: 3, MinRatio: 1.1},
+		stages: []StageFlow{stageOf("Build", false, 2, 3, 5, 3), stageOf("Test", false, 1.6, 3, 3, 3)},
+		want:   "Build", ratio: 1.25,
+		reason: "Items wait longest here: a median of 2 d over the 3 that passed through, 1.25× Test's 38.4 h; and more arrived (5) than left (3) in the period — 2 still in it.",
+	}, {
+		name: "nothing passed through", rule: def,
+		stages: []StageFlow{stageOf("Code", false, -1, 0, 4, 0), stageOf("Monitor", true, 14, 6, 7, 6)},
+		reason: "No item passed through a stage in this period, so there is no time in stage to compare.",
+	}, {
+		name: "every stage fixed-time", rule: def,
+		stages: []StageFlow{stageOf("Operate", true, 1, 9, 9, 9), stageOf("Monitor", true, 14, 6, 7, 6)},
+		reason: "Every stage is fixed-time (it waits by design), so none can be the constraint.",
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			got, why := findConstraint(c.stages, c.rule)
+			if c.want == "" {
+				if got != nil || why != c.reason {
+					t.Errorf("named %+v; none because %q\n want none because %q", got, why, c.reason)
+				}
+				return
+			}
+			if got == nil || got.Name != c.want || why != "" || got.Reason != c.reason {
+				t.Fatalf("named %+v (none because %q)\n want %s because %q", got, why, c.want, c.reason)
+			}
+			if (c.ratio == 0) != (got.Ratio == nil) || (got.Ratio != nil && !near(*got.Ratio, c.ratio)) {
+				t.Errorf("ratio %v; want %v", got.Ratio, c.ratio)
+			}
+		})
+	}
+}
+
+// soakItems go through the default stages; the soak from the production
+// deployment to Operate (24 h) is the fixed-time wait.
+//
+//	P: Plan 0–0.5, Code –1, Build –1.25, Test –1.5, Release –2, Deploy 2–3,
+//	   Operate at 3: done (no key result). Flow time 3 d.
+//	Q: Plan 1–1.5, Code –2, Build –2.5, Test –3, Release –4, Deploy 4–5.5
+//	   (an incident held Operate 12 h past the soak), done at 5.5. 4.5 d.
+//	R: Plan 2–2 (coding the day it was planned), Code –3, Deploy 3–4,
+//	   Operate and Monitor at 4 (key result), verdict at 10: done. 8 d.
+func soakItems() []FlowItem {
+	P, C, B, T, Pub, D, O, K := TrigIdeaPlanned, TrigChange, TrigBuild, TrigTest, TrigArtifactPublished, TrigDeployProd, TrigOperate, TrigKeyResult
+	r := item("R", FlowFeature, HorizonNow, map[Trigger]float64{P: 2, C: 2, D: 3, O: 4, K: 4})
+	r.HasKeyResult, r.Verdict = true, dayN(10).UnixMicro()
+	return []FlowItem{
+		item("P", FlowFeature, HorizonNow, map[Trigger]float64{P: 0, C: 0.5, B: 1, T: 1.25, Pub: 1.5, D: 2, O: 3}),
+		item("Q", FlowDefect, HorizonNow, map[Trigger]float64{P: 1, C: 1.5, B: 2, T: 2.5, Pub: 3, D: 4, O: 5.5}),
+		r,
+	}
+}
+
+func TestFixedTimeSoakIsWaitTime(t *testing.T) {
+	w, _ := NewWindow(d0, dayN(13))
+	marked := &ValueStream{ID: 3, Name: "All", Stages: DefaultStages()}
+	r := ComputeFlow(marked, soakItems(), w, dayN(20))
+	if r.Done != 3 {
+		t.Fatalf("done %d", r.Done)
+	}
+	// Deploy keeps only what is not the soak: P 0, Q 0.5 (the incident's
+	// hold), R 0; Operate gets the 24 h of each.
+	wantDur(t, "Deploy median", r.Stages[5].TimeInStage.Median, 0)
+	wantDur(t, "Deploy mean", r.Stages[5].TimeInStage.Mean, 0.5/3)
+	wantDur(t, "Operate median", r.Stages[6].TimeInStage.Median, 1)
+	wantDur(t, "Monitor median", r.Stages[7].TimeInStage.Median, 6)
+	// Active (Code, Build, Test, Deploy): P 0.5+0.25+0.25+0, Q 0.5+0.5+0.5+0.5,
+	// R 1+0 = 4 days of 3 + 4.5 + 8 = 15.5.
+	if r.Efficiency == nil || !near(*r.Efficiency, 4/15.5) {
+		t.Errorf("efficiency %v; want %v", r.Efficiency, 4/15.5)
+	}
+	// %activity: medians Code 0.5, Build 0.375, Test 0.375, Deploy 0 of
+	// those plus Plan 0.5, Release 0.75, Operate 1, Monitor 6.
+	if r.Activity == nil || !near(*r.Activity, 1.25/9.5) {
+		t.Errorf("activity %v; want %v", r.Activity, 1.25/9.5)
+	}
+	// The soak moves, the journey does not: flow time and the stage counts
+	// are those of the events.
+	wantDur(t, "flow time median", r.FlowTime.Median, 4.5)
+	if s := r.Stages[5]; s.Arrivals != 3 || s.Departures != 3 || !r.Stages[6].FixedTime || r.Stages[5].FixedTime {
+		t.Errorf("deploy %+v", s)
+	}
+
+	// An editor who unmarks Operate says the soak is Deploy's: 1, 1.5, 1
+	// days, active — 7 days of 15.5.
+	unmarked := &ValueStream{ID: 3, Name: "All", Stages: DefaultStages()}
+	unmarked.Stages[6].FixedTime = false
+	u := ComputeFlow(unmarked, soakItems(), w, dayN(20))
+	wantDur(t, "Deploy median, unmarked", u.Stages[5].TimeInStage.Median, 1)
+	wantDur(t, "Operate median, unmarked", u.Stages[6].TimeInStage.Median, 0)
+	if u.Efficiency == nil || !near(*u.Efficiency, 7/15.5) {
+		t.Errorf("efficiency, unmarked %v; want %v", u.Efficiency, 7/15.5)
+	}
+}
+
+func TestForecastSamplesWhatVelocityCounts(t *testing.T) {
+	// Z is done at 06:00 on the last day of the window (day 13) and the page
+	// is read at noon: velocity counts it, and so must the forecast's
+	// sample. Y is on Now and not started.
+	P, C, R, D, O := TrigIdeaPlanned, TrigChange, TrigChangeReviewed, TrigDeployProd, TrigOperate
+	items := []FlowItem{
+		item("Z", FlowFeature, HorizonNow, map[Trigger]float64{P: 10, C: 11, R: 11.5, D: 12, O: 13.25}),
+		item("Y", FlowFeature, HorizonNow, map[Trigger]float64{P: 12}),
+	}
+	w, _ := NewWindow(dayN(7), dayN(13))
+	r := ComputeFlow(reviewStream(), items, w, dayN(13.5))
+	f := r.Forecast
+	if r.Done != 1 || f.Items != 1 || f.Finished != 1 || !near(f.Throughput, 1.0/84) || f.Reason != "" || f.P50.IsZero() {
+		t.Fatalf("velocity %d, forecast %+v", r.Done, f)
+	}
+	if !f.SampleFrom.Equal(dayN(13.5-84)) || !f.SampleTo.Equal(dayN(13.5)) || f.SampleDays != 84 {
+		t.Errorf("sample %v – %v (%d days)", f.SampleFrom, f.SampleTo, f.SampleDays)
+	}
+	// Read at 05:00, before Z is done: nothing finished, and it says so.
+	early := ComputeFlow(reviewStream(), items, w, dayN(13+5.0/24)).Forecast
+	if early.Finished != 0 || early.Reason != "Nothing in this stream finished in the 84 days up to now, so there is no throughput to forecast from." {
+		t.Errorf("early forecast %+v", early)
+	}
+}
+
+func TestStageMarksAndConstraintRuleValidate(t *testing.T) {
+	for _, st := range DefaultStages() {
+		if st.FixedTime != (st.Name == "Operate" || st.Name == "Monitor") || DefaultFixedTime(st.Rule) != st.FixedTime {
+			t.Errorf("%s fixed time %v, by its rule %v", st.Name, st.FixedTime, DefaultFixedTime(st.Rule))
+		}
+	}
+	if DefaultFixedTime(nil) || DefaultFixedTime([]Trigger{TrigOperate, TrigDeployProd}) {
+		t.Error("a rule with an untimed trigger is fixed time")
+	}
+	if (ValueStream{}).ConstraintRule() != (ConstraintRule{MinItems: 5, MinRatio: 1.5}) {
+		t.Errorf("default rule %+v", (ValueStream{}).ConstraintRule())
+	}
+	v := ValueStream{Name: "Checkout", Stages: DefaultStages(), ConstraintMinItems: -1, ConstraintMinRatio: 0.9}
+	v.Stages[6].Kind = StageActive
+	errs := v.Validate()
+	for _, f := range []string{"constraint_min_items", "constraint_min_ratio", "stage.6.kind"} {
+		if errs[f] == "" {
+			t.Errorf("no error for %s: %v", f, errs)
+		}
+	}
+	for _, r := range []float64{math.NaN(), math.Inf(1), 10.5} {
+		if errs := (ValueStream{Name: "x", Stages: DefaultStages(), ConstraintMinRatio: r}).Validate(); errs["constraint_min_ratio"] == "" {
+			t.Errorf("ratio %v accepted", r)
+		}
+	}
+	ok := ValueStream{Name: "x", Stages: DefaultStages(), ConstraintMinItems: 1, ConstraintMinRatio: 1}
+	if errs := ok.Validate(); len(errs) != 0 || ok.ConstraintRule() != (ConstraintRule{MinItems: 1, MinRatio: 1}) {
+		t.Errorf("lowest thresholds: %v %+v", errs, ok.ConstraintRule())
 	}
 }

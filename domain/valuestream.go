@@ -213,6 +213,10 @@ type StageDef struct {
 	Kind     StageKind `json:"kind"`
 	WIPLimit int       `json:"wip_limit,omitempty"` // 0: no limit
 	Rule     []Trigger `json:"rule"`
+	// FixedTime marks a stage that waits by design (Operate's 24 h soak,
+	// Monitor's evidence window): never the constraint, and the fixed delay
+	// of its timed rule is its time, not the previous stage's.
+	FixedTime bool `json:"fixed_time"`
 }
 
 // Active reports whether time in the stage is process time.
@@ -241,9 +245,21 @@ func DefaultStages() []StageDef {
 		{Name: "Test", Kind: StageActive, Rule: []Trigger{TrigTest}},
 		{Name: "Release", Kind: StageWait, Rule: []Trigger{TrigArtifactPublished, TrigDeployNonProd}},
 		{Name: "Deploy", Kind: StageActive, Rule: []Trigger{TrigDeployProd}},
-		{Name: "Operate", Kind: StageWait, Rule: []Trigger{TrigOperate}},
-		{Name: "Monitor", Kind: StageWait, Rule: []Trigger{TrigKeyResult}},
+		{Name: "Operate", Kind: StageWait, Rule: []Trigger{TrigOperate}, FixedTime: true},
+		{Name: "Monitor", Kind: StageWait, Rule: []Trigger{TrigKeyResult}, FixedTime: true},
 	}
+}
+
+// DefaultFixedTime says whether a stage stored before stages could be
+// marked waits by design: its rule names only timed triggers (operate, the
+// soak; keyresult, the evidence window) — Operate and Monitor by default.
+func DefaultFixedTime(rule []Trigger) bool {
+	for _, t := range rule {
+		if t != TrigOperate && t != TrigKeyResult {
+			return false
+		}
+	}
+	return len(rule) > 0
 }
 
 // ValueStream groups the services and teams that deliver to customers and
@@ -255,9 +271,12 @@ type ValueStream struct {
 	Teams       []string
 	Services    []string
 	Stages      []StageDef
-	Revision    int // bumped by every edit; a rule change recomputes history
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// The evidence a constraint needs (0: the default; see ConstraintRule).
+	ConstraintMinItems int
+	ConstraintMinRatio float64
+	Revision           int // bumped by every edit; a rule change recomputes history
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Everything reports whether the stream covers every idea (no teams or
@@ -300,6 +319,12 @@ func (v ValueStream) Validate() map[string]string {
 	case n > MaxStages:
 		errs["stages"] = fmt.Sprintf("A value stream has at most %d stages.", MaxStages)
 	}
+	if n := v.ConstraintMinItems; n < 0 || n > MaxConstraintMinItems {
+		errs["constraint_min_items"] = fmt.Sprintf("A whole number of items from 1 to %d.", MaxConstraintMinItems)
+	}
+	if r := v.ConstraintMinRatio; r != 0 && !(r >= 1 && r <= MaxConstraintMinRatio) {
+		errs["constraint_min_ratio"] = fmt.Sprintf("A ratio from 1 to %g, such as 1.5.", MaxConstraintMinRatio)
+	}
 	seen := map[string]int{}
 	for i, st := range v.Stages {
 		f := "stage." + strconv.Itoa(i) + "."
@@ -313,6 +338,8 @@ func (v ValueStream) Validate() map[string]string {
 		}
 		if st.Kind != StageActive && st.Kind != StageWait {
 			errs[f+"kind"] = "Choose active or wait."
+		} else if st.FixedTime && st.Kind == StageActive {
+			errs[f+"kind"] = "A fixed-time stage waits by design: choose waiting, or unmark fixed time."
 		}
 		if st.WIPLimit < 0 {
 			errs[f+"wip_limit"] = "A WIP limit is a positive number, or empty for none."

@@ -123,9 +123,11 @@ func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
 		if err != nil {
 			return v, err
 		}
-		t := views.Tile{Label: streams[i].Name + " — constraint", Value: "none", Href: "/value-streams/" + strconv.FormatInt(streams[i].ID, 10), TestID: "tile-stream"}
-		if r.Constraint != nil {
-			t.Value = r.Constraint.Name
+		// The constraint as the map names it, with the same sentence on why.
+		t := views.Tile{Label: streams[i].Name + " — constraint", Value: "None stands out", Note: r.NoConstraint,
+			Href: "/value-streams/" + strconv.FormatInt(streams[i].ID, 10), TestID: "tile-stream"}
+		if c := r.Constraint; c != nil {
+			t.Value, t.Note = c.Name, c.Reason
 		}
 		t.Foot = strconv.Itoa(r.Done) + " done in " + strconv.Itoa(overviewDays) + " days"
 		if r.FlowTime.Median != nil {

@@ -657,7 +657,7 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		ft.Months = append(ft.Months, m.BucketStart.Format("Jan 2006"))
 	}
 	ft.Table = views.DataTable{ID: "flow", Title: "Flow per value stream per month", CSV: q.csvHref("flow"),
-		Head: []string{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"}}
+		Head: []string{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"}}
 	now := s.now()
 	types := domain.FlowTypes
 	for i := range streams {
@@ -671,7 +671,7 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		}
 		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)"}
 		tr.Table = views.DataTable{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV,
-			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"}}
+			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"}}
 		row := views.ConstraintRow{Stream: st.Name, Href: href}
 		for mi, m := range months {
 			r, err := s.deps.ValueStreams.Flow(ctx, st, m, now)
@@ -689,20 +689,23 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 				flowDays = &d
 				tr.FlowTime.Points = append(tr.FlowTime.Points, views.TimePoint{At: m.BucketStart, Value: d})
 			}
-			cell := views.ConstraintCell{}
-			constraint := ""
+			// The map's constraint and its sentence, month by month; a month
+			// where nothing passed through any stage is a gap, not "none".
+			cell := views.ConstraintCell{Title: label + ": " + r.NoConstraint}
+			constraint, why := "", r.NoConstraint
+			if stageTimesMeasured(r) {
+				cell.None, cell.Title, constraint = true, label+": no constraint stands out. "+r.NoConstraint, "none"
+			}
 			if c := r.Constraint; c != nil {
-				constraint = c.Name
-				cell = views.ConstraintCell{Stage: c.Name, Class: "stage-" + strconv.Itoa(c.Stage%8),
-					Title: label + ": " + c.Name + " — " + c.Basis + " " + domain.HumanSeconds(c.Seconds) + ", " +
-						strconv.Itoa(c.Arrivals) + " arrived, " + strconv.Itoa(c.Departures) + " left"}
+				constraint, why = c.Name, c.Reason
+				cell = views.ConstraintCell{Stage: c.Name, Class: "stage-" + strconv.Itoa(c.Stage%8), Title: label + ": " + c.Name + ". " + c.Reason}
 			}
 			row.Cells = append(row.Cells, cell)
 			cells := []string{label, strconv.Itoa(r.Done)}
 			for _, t := range types {
 				cells = append(cells, strconv.Itoa(r.Distribution[t]))
 			}
-			cells = append(cells, views.CSVOptional(flowDays), views.CSVOptional(r.Efficiency), constraint)
+			cells = append(cells, views.CSVOptional(flowDays), views.CSVOptional(r.Efficiency), constraint, why)
 			tr.Table.Rows = append(tr.Table.Rows, cells)
 			ft.Table.Rows = append(ft.Table.Rows, append([]string{st.Name}, cells...))
 		}
@@ -710,4 +713,15 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		ft.Constraints = append(ft.Constraints, row)
 	}
 	return ft, nil
+}
+
+// stageTimesMeasured reports whether any item passed through a stage in
+// the report's window: without that there is no evidence either way.
+func stageTimesMeasured(r domain.FlowReport) bool {
+	for _, st := range r.Stages {
+		if st.TimeInStage.Items > 0 {
+			return true
+		}
+	}
+	return false
 }

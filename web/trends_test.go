@@ -226,7 +226,7 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		t.Fatalf("flow rows %q", flow)
 	}
 	checkRows(t, "flow per month", [][]string{flow[0], flow[1][:8], flow[2][:8]}, [][]string{
-		{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"},
+		{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"},
 		{"Checkout", "Mar 2026", "1", "1", "0", "0", "0", "3"},
 		{"Checkout", "Apr 2026", "0", "0", "0", "0", "0", ""},
 	})

@@ -14,27 +14,41 @@ import (
 // always numbers; medians and ratios are null when their set is empty.
 
 type stageDefJSON struct {
-	Name     string   `json:"name"`
-	Kind     string   `json:"kind"`
-	WIPLimit *int     `json:"wip_limit"`
-	Rule     []string `json:"rule"`
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	FixedTime bool     `json:"fixed_time"`
+	WIPLimit  *int     `json:"wip_limit"`
+	Rule      []string `json:"rule"`
+}
+
+// constraintRuleJSON is the evidence a stage needs to be named the
+// constraint.
+type constraintRuleJSON struct {
+	MinItems int     `json:"min_items"`
+	MinRatio float64 `json:"min_ratio"`
+}
+
+func toConstraintRuleJSON(r domain.ConstraintRule) constraintRuleJSON {
+	return constraintRuleJSON{MinItems: r.MinItems, MinRatio: r.MinRatio}
 }
 
 type valueStreamJSON struct {
-	ID          int64          `json:"id"`
-	Name        string         `json:"name"`
-	Description string         `json:"description"`
-	Teams       []string       `json:"teams"`
-	Services    []string       `json:"services"`
-	Everything  bool           `json:"covers_every_idea"`
-	Stages      []stageDefJSON `json:"stages"`
-	Revision    int            `json:"revision"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	ID             int64              `json:"id"`
+	Name           string             `json:"name"`
+	Description    string             `json:"description"`
+	Teams          []string           `json:"teams"`
+	Services       []string           `json:"services"`
+	Everything     bool               `json:"covers_every_idea"`
+	Stages         []stageDefJSON     `json:"stages"`
+	ConstraintRule constraintRuleJSON `json:"constraint_rule"`
+	Revision       int                `json:"revision"`
+	UpdatedAt      time.Time          `json:"updated_at"`
 }
 
 func toValueStreamJSON(v domain.ValueStream) valueStreamJSON {
 	out := valueStreamJSON{ID: v.ID, Name: v.Name, Description: v.Description, Teams: v.Teams, Services: v.Services,
-		Everything: v.Everything(), Revision: v.Revision, UpdatedAt: v.UpdatedAt.UTC(), Stages: []stageDefJSON{}}
+		Everything: v.Everything(), Revision: v.Revision, UpdatedAt: v.UpdatedAt.UTC(), Stages: []stageDefJSON{},
+		ConstraintRule: toConstraintRuleJSON(v.ConstraintRule())}
 	if out.Teams == nil {
 		out.Teams = []string{}
 	}
@@ -42,7 +56,7 @@ func toValueStreamJSON(v domain.ValueStream) valueStreamJSON {
 		out.Services = []string{}
 	}
 	for _, st := range v.Stages {
-		sj := stageDefJSON{Name: st.Name, Kind: string(st.Kind), Rule: []string{}}
+		sj := stageDefJSON{Name: st.Name, Kind: string(st.Kind), FixedTime: st.FixedTime, Rule: []string{}}
 		if st.WIPLimit > 0 {
 			n := st.WIPLimit
 			sj.WIPLimit = &n
@@ -69,6 +83,7 @@ func toDurationJSON(d domain.DurationStats) durationJSON {
 type stageFlowJSON struct {
 	Name             string       `json:"name"`
 	Kind             string       `json:"kind"`
+	FixedTime        bool         `json:"fixed_time"`
 	WIPLimit         *int         `json:"wip_limit"`
 	WIP              int          `json:"wip"`
 	OverLimit        bool         `json:"over_limit"`
@@ -101,14 +116,18 @@ type littleJSON struct {
 }
 
 type constraintJSON struct {
-	Stage      string  `json:"stage"`
-	Index      int     `json:"index"`
-	Seconds    float64 `json:"seconds"`
-	Basis      string  `json:"basis"`
-	Arrivals   int     `json:"arrivals"`
-	Departures int     `json:"departures"`
-	WIP        int     `json:"wip"`
-	Reason     string  `json:"reason"`
+	Stage       string   `json:"stage"`
+	Index       int      `json:"index"`
+	Seconds     float64  `json:"seconds"`
+	Basis       string   `json:"basis"`
+	Items       int      `json:"items"`
+	NextStage   string   `json:"next_stage"`
+	NextSeconds float64  `json:"next_seconds"`
+	Ratio       *float64 `json:"ratio"` // null when the next stage's median is zero
+	Arrivals    int      `json:"arrivals"`
+	Departures  int      `json:"departures"`
+	WIP         int      `json:"wip"`
+	Reason      string   `json:"reason"`
 }
 
 type flowWeekJSON struct {
@@ -136,14 +155,17 @@ type agingItemJSON struct {
 }
 
 type forecastJSON struct {
-	Items            int     `json:"items"`
-	SampleDays       int     `json:"sample_days"`
-	Trials           int     `json:"trials"`
-	ThroughputPerDay float64 `json:"throughput_per_day"`
-	P50              *string `json:"p50"`
-	P85              *string `json:"p85"`
-	P95              *string `json:"p95"`
-	Reason           string  `json:"reason,omitempty"`
+	Items            int        `json:"items"`
+	SampleDays       int        `json:"sample_days"`
+	SampleFrom       *time.Time `json:"sample_from"` // null when no forecast is made
+	SampleTo         *time.Time `json:"sample_to"`
+	Finished         int        `json:"finished_in_sample"`
+	Trials           int        `json:"trials"`
+	ThroughputPerDay float64    `json:"throughput_per_day"`
+	P50              *string    `json:"p50"`
+	P85              *string    `json:"p85"`
+	P95              *string    `json:"p95"`
+	Reason           string     `json:"reason,omitempty"`
 }
 
 type flowJSON struct {
@@ -159,8 +181,12 @@ type flowJSON struct {
 	Flow       flowTotalsJSON  `json:"flow"`
 	LittlesLaw littleJSON      `json:"littles_law"`
 	Constraint *constraintJSON `json:"constraint"`
-	Weeks      []flowWeekJSON  `json:"weeks"`
-	CFD        struct {
+	// Why no stage is named the constraint (null when one is), and the
+	// evidence a stage needs.
+	NoConstraintReason *string            `json:"no_constraint_reason"`
+	ConstraintRule     constraintRuleJSON `json:"constraint_rule"`
+	Weeks              []flowWeekJSON     `json:"weeks"`
+	CFD                struct {
 		Series []string     `json:"series"`
 		Days   []cfdDayJSON `json:"days"`
 	} `json:"cumulative_flow"`
@@ -193,7 +219,7 @@ func toFlowJSON(v domain.ValueStream, r domain.FlowReport) flowJSON {
 	out.From, out.To, out.AsOf = r.Window.From.Format(domain.DateLayout), r.Window.To.Format(domain.DateLayout), r.AsOf.UTC()
 	out.Stages = []stageFlowJSON{}
 	for _, st := range r.Stages {
-		sj := stageFlowJSON{Name: st.Name, Kind: string(st.Kind), WIP: st.WIP, OverLimit: st.OverLimit, Arrivals: st.Arrivals,
+		sj := stageFlowJSON{Name: st.Name, Kind: string(st.Kind), FixedTime: st.FixedTime, WIP: st.WIP, OverLimit: st.OverLimit, Arrivals: st.Arrivals,
 			Departures: st.Departures, Skipped: st.Skipped, TimeInStage: toDurationJSON(st.TimeInStage),
 			OldestAgeSeconds: st.OldestAge, MedianAgeSeconds: st.MedianAge, Constraint: st.Constraint}
 		if st.WIPLimit > 0 {
@@ -207,9 +233,13 @@ func toFlowJSON(v domain.ValueStream, r domain.FlowReport) flowJSON {
 	l := r.LittlesLaw
 	out.LittlesLaw = littleJSON{Days: l.Days, ThroughputPerDay: l.ThroughputPerDay, MeanFlowDays: l.MeanFlowDays, PredictedLoad: l.PredictedLoad, Load: l.Load}
 	if c := r.Constraint; c != nil {
-		out.Constraint = &constraintJSON{Stage: c.Name, Index: c.Stage, Seconds: c.Seconds, Basis: c.Basis, Arrivals: c.Arrivals,
+		out.Constraint = &constraintJSON{Stage: c.Name, Index: c.Stage, Seconds: c.Seconds, Basis: c.Basis, Items: c.Items,
+			NextStage: c.Next, NextSeconds: c.NextSeconds, Ratio: c.Ratio, Arrivals: c.Arrivals,
 			Departures: c.Departures, WIP: c.WIP, Reason: c.Reason}
+	} else {
+		out.NoConstraintReason = &r.NoConstraint
 	}
+	out.ConstraintRule = toConstraintRuleJSON(r.ConstraintRule)
 	out.Weeks = []flowWeekJSON{}
 	for _, wk := range r.Weeks {
 		out.Weeks = append(out.Weeks, flowWeekJSON{Start: wk.Start.Format(domain.DateLayout), Velocity: wk.Done, FlowTime: toDurationJSON(wk.FlowTime),
@@ -230,8 +260,12 @@ func toFlowJSON(v domain.ValueStream, r domain.FlowReport) flowJSON {
 			AgeSeconds: a.Age, InStageSeconds: a.InStage})
 	}
 	f := r.Forecast
-	out.Forecast = forecastJSON{Items: f.Items, SampleDays: f.SampleDays, Trials: f.Trials, ThroughputPerDay: f.Throughput,
+	out.Forecast = forecastJSON{Items: f.Items, SampleDays: f.SampleDays, Finished: f.Finished, Trials: f.Trials, ThroughputPerDay: f.Throughput,
 		P50: dateOrNil(f.P50), P85: dateOrNil(f.P85), P95: dateOrNil(f.P95), Reason: f.Reason}
+	if !f.SampleFrom.IsZero() {
+		from, to := f.SampleFrom.UTC(), f.SampleTo.UTC()
+		out.Forecast.SampleFrom, out.Forecast.SampleTo = &from, &to
+	}
 	return out
 }
 

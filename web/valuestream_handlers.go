@@ -187,14 +187,16 @@ func streamForm(c echo.Context) (views.ValueStreamForm, error) {
 	if err != nil {
 		return views.ValueStreamForm{}, domain.Errorf(domain.EINVALID, "The form could not be read.")
 	}
-	f := views.ValueStreamForm{Name: vals.Get("name"), Description: vals.Get("description"), Teams: vals.Get("teams"), Services: vals.Get("services")}
+	f := views.ValueStreamForm{Name: vals.Get("name"), Description: vals.Get("description"), Teams: vals.Get("teams"), Services: vals.Get("services"),
+		MinItems: vals.Get("constraint_min_items"), MinRatio: vals.Get("constraint_min_ratio")}
 	for i := 0; i < domain.MaxStages+4; i++ {
 		p := "stage." + strconv.Itoa(i) + "."
 		if _, ok := vals[p+"name"]; !ok {
 			break
 		}
 		f.Stages = append(f.Stages, views.StageForm{Order: vals.Get(p + "order"), Name: vals.Get(p + "name"),
-			Kind: vals.Get(p + "kind"), WIPLimit: vals.Get(p + "wip_limit"), Rule: vals.Get(p + "rule")})
+			Kind: vals.Get(p + "kind"), WIPLimit: vals.Get(p + "wip_limit"), Rule: vals.Get(p + "rule"),
+			FixedTime: vals.Get(p+"fixed_time") != ""})
 	}
 	return f, nil
 }
@@ -215,6 +217,23 @@ func applyStreamForm(f views.ValueStreamForm, v *domain.ValueStream) map[string]
 	errs := map[string]string{}
 	v.Name, v.Description = f.Name, f.Description
 	v.Teams, v.Services = splitComma(f.Teams), splitComma(f.Services)
+	// Left empty, a threshold is the default; typed, it must be one.
+	v.ConstraintMinItems, v.ConstraintMinRatio = domain.DefaultConstraintMinItems, domain.DefaultConstraintMinRatio
+	if t := strings.TrimSpace(f.MinItems); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 {
+			errs["constraint_min_items"] = fmt.Sprintf("A whole number of items from 1 to %d.", domain.MaxConstraintMinItems)
+		}
+		v.ConstraintMinItems = n
+	}
+	if t := strings.TrimSpace(f.MinRatio); t != "" {
+		x, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSuffix(t, "×"), "x"), 64)
+		if err != nil || x == 0 {
+			errs["constraint_min_ratio"] = fmt.Sprintf("A ratio from 1 to %g, such as 1.5.", domain.MaxConstraintMinRatio)
+			x = domain.DefaultConstraintMinRatio
+		}
+		v.ConstraintMinRatio = x
+	}
 	type row struct {
 		form  int
 		order float64
@@ -226,7 +245,7 @@ func applyStreamForm(f views.ValueStreamForm, v *domain.ValueStream) map[string]
 		if strings.TrimSpace(st.Name) == "" {
 			continue // an unused row, or a stage being removed
 		}
-		r := row{form: i, order: float64(i + 1), def: domain.StageDef{Name: st.Name, Kind: domain.StageKind(st.Kind)}}
+		r := row{form: i, order: float64(i + 1), def: domain.StageDef{Name: st.Name, Kind: domain.StageKind(st.Kind), FixedTime: st.FixedTime}}
 		if o := strings.TrimSpace(st.Order); o != "" {
 			n, err := strconv.ParseFloat(o, 64)
 			if err == nil {
@@ -271,13 +290,16 @@ func applyStreamForm(f views.ValueStreamForm, v *domain.ValueStream) map[string]
 
 // streamToForm writes a stream as the form shows it, with spare rows.
 func streamToForm(v domain.ValueStream) views.ValueStreamForm {
-	f := views.ValueStreamForm{Name: v.Name, Description: v.Description, Teams: strings.Join(v.Teams, ", "), Services: strings.Join(v.Services, ", ")}
+	rule := v.ConstraintRule()
+	f := views.ValueStreamForm{Name: v.Name, Description: v.Description, Teams: strings.Join(v.Teams, ", "), Services: strings.Join(v.Services, ", "),
+		MinItems: strconv.Itoa(rule.MinItems), MinRatio: strconv.FormatFloat(rule.MinRatio, 'f', -1, 64)}
 	for i, st := range v.Stages {
 		w := ""
 		if st.WIPLimit > 0 {
 			w = strconv.Itoa(st.WIPLimit)
 		}
-		f.Stages = append(f.Stages, views.StageForm{Order: strconv.Itoa(i + 1), Name: st.Name, Kind: string(st.Kind), WIPLimit: w, Rule: domain.RuleText(st.Rule)})
+		f.Stages = append(f.Stages, views.StageForm{Order: strconv.Itoa(i + 1), Name: st.Name, Kind: string(st.Kind), WIPLimit: w,
+			Rule: domain.RuleText(st.Rule), FixedTime: st.FixedTime})
 	}
 	return withSpareRows(f)
 }

@@ -22,13 +22,18 @@ type valueStreamRow struct {
 	Teams       string `bun:"teams"`
 	Services    string `bun:"services"`
 	Stages      string `bun:"stages"`
-	Revision    int    `bun:"revision"`
-	CreatedAt   int64  `bun:"created_at"`
-	UpdatedAt   int64  `bun:"updated_at"`
+	// The evidence a constraint needs; always stored (5 and 1.5 unless an
+	// editor chose otherwise).
+	MinItems  int     `bun:"constraint_min_items"`
+	MinRatio  float64 `bun:"constraint_min_ratio"`
+	Revision  int     `bun:"revision"`
+	CreatedAt int64   `bun:"created_at"`
+	UpdatedAt int64   `bun:"updated_at"`
 }
 
 func (r *valueStreamRow) toDomain() (domain.ValueStream, error) {
 	v := domain.ValueStream{ID: r.ID, Name: r.Name, Description: r.Description, Revision: r.Revision,
+		ConstraintMinItems: r.MinItems, ConstraintMinRatio: r.MinRatio,
 		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt)}
 	if err := json.Unmarshal([]byte(r.Teams), &v.Teams); err != nil {
 		return v, fmt.Errorf("value stream %d teams: %w", r.ID, err)
@@ -36,10 +41,34 @@ func (r *valueStreamRow) toDomain() (domain.ValueStream, error) {
 	if err := json.Unmarshal([]byte(r.Services), &v.Services); err != nil {
 		return v, fmt.Errorf("value stream %d services: %w", r.ID, err)
 	}
-	if err := json.Unmarshal([]byte(r.Stages), &v.Stages); err != nil {
+	stages, err := decodeStages(r.Stages)
+	if err != nil {
 		return v, fmt.Errorf("value stream %d stages: %w", r.ID, err)
 	}
+	v.Stages = stages
 	return v, nil
+}
+
+// decodeStages reads the stored stages. A stage stored before stages could
+// be marked fixed-time has no mark: it takes the default one, so Operate
+// and Monitor of the streams mapped then wait by design, as new ones do.
+func decodeStages(raw string) ([]domain.StageDef, error) {
+	var stages []domain.StageDef
+	if err := json.Unmarshal([]byte(raw), &stages); err != nil {
+		return nil, err
+	}
+	var marks []struct {
+		FixedTime *bool `json:"fixed_time"`
+	}
+	if err := json.Unmarshal([]byte(raw), &marks); err != nil {
+		return nil, err
+	}
+	for i := range stages {
+		if marks[i].FixedTime == nil {
+			stages[i].FixedTime = domain.DefaultFixedTime(stages[i].Rule)
+		}
+	}
+	return stages, nil
 }
 
 func fromValueStream(v *domain.ValueStream) (*valueStreamRow, error) {
@@ -62,8 +91,11 @@ func fromValueStream(v *domain.ValueStream) (*valueStreamRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	rule := v.ConstraintRule()
+	v.ConstraintMinItems, v.ConstraintMinRatio = rule.MinItems, rule.MinRatio
 	return &valueStreamRow{ID: v.ID, Name: strings.TrimSpace(v.Name), Description: strings.TrimSpace(v.Description),
 		Teams: string(teams), Services: string(services), Stages: string(stages), Revision: v.Revision,
+		MinItems: rule.MinItems, MinRatio: rule.MinRatio,
 		CreatedAt: micros(v.CreatedAt), UpdatedAt: micros(v.UpdatedAt)}, nil
 }
 
@@ -198,6 +230,12 @@ func describeStreamChange(a, b domain.ValueStream) string {
 		if o.WIPLimit != st.WIPLimit {
 			parts = append(parts, fmt.Sprintf("%s WIP limit %d → %d", st.Name, o.WIPLimit, st.WIPLimit))
 		}
+		if o.FixedTime != st.FixedTime {
+			parts = append(parts, fmt.Sprintf("%s fixed time %s", st.Name, map[bool]string{true: "marked", false: "unmarked"}[st.FixedTime]))
+		}
+	}
+	if ra, rb := a.ConstraintRule(), b.ConstraintRule(); ra != rb {
+		parts = append(parts, fmt.Sprintf("constraint needs %d items and %g× → %d items and %g×", ra.MinItems, ra.MinRatio, rb.MinItems, rb.MinRatio))
 	}
 	if len(parts) == 0 {
 		return "no change"

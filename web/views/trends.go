@@ -138,8 +138,10 @@ type ConstraintRow struct {
 	Cells  []ConstraintCell
 }
 
-// ConstraintCell is one month's constraint ("" when none).
+// ConstraintCell is one month's constraint (Stage "" when none stands out;
+// Title says why, either way).
 type ConstraintCell struct {
+	None  bool // measured, and no stage stood out (else Stage "" is a gap)
 	Stage string
 	Class string
 	Title string
