@@ -15,19 +15,20 @@ import (
 // ideaGraph is what links ideas to delivery records, loaded in a few
 // batched queries for many ideas at once.
 type ideaGraph struct {
-	links       map[string][]eventIdeaRow  // idea → its direct links
-	changes     map[string][]string        // idea → change ids
-	artifacts   map[string][]string        // idea → artifact ids (packaging its changes, or linked)
-	artChanges  map[string][]string        // artifact → its changes (of those ideas)
-	firstDeploy map[string]changeDeployRow // change → first production deployment anywhere
-	deployPKs   map[string][]int64         // idea → production deployments carrying its changes
-	services    map[string]map[string]bool // idea → services its changes reached in production
+	links       map[string][]eventIdeaRow   // idea → its direct links
+	changes     map[string][]string         // idea → change ids
+	artifacts   map[string][]string         // idea → artifact ids (packaging its changes, or linked)
+	artChanges  map[string][]string         // artifact → its changes (of those ideas)
+	firstDeploy map[string]changeDeployRow  // change → first production deployment anywhere
+	deployPKs   map[string][]int64          // idea → production deployments carrying its changes
+	services    map[string]map[string]bool  // idea → services its changes reached in production
+	firstOn     map[string]map[string]int64 // idea → service → first production deployment carrying its changes (µs)
 }
 
 func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*ideaGraph, error) {
 	g := &ideaGraph{links: map[string][]eventIdeaRow{}, changes: map[string][]string{}, artifacts: map[string][]string{},
 		artChanges: map[string][]string{}, firstDeploy: map[string]changeDeployRow{}, deployPKs: map[string][]int64{},
-		services: map[string]map[string]bool{}}
+		services: map[string]map[string]bool{}, firstOn: map[string]map[string]int64{}}
 	if len(keys) == 0 {
 		return g, nil
 	}
@@ -80,10 +81,20 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 					g.services[idea] = map[string]bool{}
 				}
 				g.services[idea][cd.Service] = true
+				g.noteFirstOn(idea, cd.Service, cd.DeployAt)
 			}
 		}
 	}
 	return g, nil
+}
+
+func (g *ideaGraph) noteFirstOn(idea, service string, at int64) {
+	if g.firstOn[idea] == nil {
+		g.firstOn[idea] = map[string]int64{}
+	}
+	if cur, ok := g.firstOn[idea][service]; !ok || at < cur {
+		g.firstOn[idea][service] = at
+	}
 }
 
 func contains(xs []string, x string) bool {
@@ -209,7 +220,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 	directDeploy := map[int64]deploymentRow{}
 	for start := 0; start < len(depPKs); start += insertChunk {
 		var deps []deploymentRow
-		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "at", "production", "rollback").
+		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "artifact_id", "at", "production", "rollback").
 			Where("event_pk IN (?)", bun.In(depPKs[start:min(start+insertChunk, len(depPKs))])).Scan(ctx); err != nil {
 			return nil, err
 		}
@@ -220,10 +231,17 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 
 	for key, ls := range g.links {
 		for _, l := range ls {
-			if d, ok := directDeploy[l.EventPK]; ok && d.Production && !d.Rollback && !containsPK(g.deployPKs[key], d.EventPK) {
-				g.deployPKs[key] = append(g.deployPKs[key], d.EventPK)
+			if d, ok := directDeploy[l.EventPK]; ok && d.Production && !d.Rollback {
+				if !containsPK(g.deployPKs[key], d.EventPK) {
+					g.deployPKs[key] = append(g.deployPKs[key], d.EventPK)
+				}
+				g.noteFirstOn(key, d.Service, d.At)
 			}
 		}
+	}
+	rolledBack, err := s.ideasRolledBack(ctx, db, g, directDeploy)
+	if err != nil {
+		return nil, err
 	}
 	incidents, err := s.incidentsOfDeployments(ctx, db, g.allDeployPKs())
 	if err != nil {
@@ -240,6 +258,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		if r.VerdictAt != nil {
 			it.Verdict = *r.VerdictAt
 		}
+		it.RolledBack = rolledBack[r.Key]
 		sig := &it.Signals
 		note := func(t domain.Trigger, us int64) {
 			if us != 0 && (sig[t] == 0 || us < sig[t]) {
@@ -327,6 +346,84 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		}
 		it.Services = keys(services)
 		out[i] = it
+	}
+	return out, nil
+}
+
+// ideasRolledBack finds the ideas none of whose changes is in production any
+// more (domain.PresenceOn): for each service an idea reached, the service's
+// production deployments from the idea's first one there on decide.
+func (s *Store) ideasRolledBack(ctx context.Context, db bun.IDB, g *ideaGraph, direct map[int64]deploymentRow) (map[string]*domain.Removal, error) {
+	from := map[string]int64{} // service → earliest first deployment of any idea
+	for _, svcs := range g.firstOn {
+		for svc, at := range svcs {
+			if cur, ok := from[svc]; !ok || at < cur {
+				from[svc] = at
+			}
+		}
+	}
+	history := map[string][]domain.ProdDeployment{}
+	earlier := map[string]map[string]bool{} // service → artifacts live before from[service]
+	for _, svc := range keysOf(from) {
+		var deps []deploymentRow
+		if err := db.NewSelect().Model(&deps).Column("event_pk", "event_id", "source", "service", "artifact_id", "at", "rollback").
+			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+			Where("at >= ?", from[svc]).Order("at", "event_pk").Scan(ctx); err != nil {
+			return nil, err
+		}
+		arts := map[string]bool{}
+		for _, d := range deps {
+			history[svc] = append(history[svc], domain.ProdDeployment{PK: d.EventPK, Event: domain.Identity{Source: d.Source, ID: d.EventID},
+				Service: d.Service, Artifact: d.ArtifactID, At: fromMicros(d.At), Rollback: d.Rollback})
+			arts[d.ArtifactID] = true
+		}
+		earlier[svc] = map[string]bool{}
+		list := keys(arts)
+		for start := 0; start < len(list); start += insertChunk {
+			var old []string
+			if err := db.NewSelect().Model((*deploymentRow)(nil)).ColumnExpr("DISTINCT artifact_id").
+				Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+				Where("at < ?", from[svc]).Where("artifact_id IN (?)", bun.In(list[start:min(start+insertChunk, len(list))])).
+				Scan(ctx, &old); err != nil {
+				return nil, err
+			}
+			for _, a := range old {
+				earlier[svc][a] = true
+			}
+		}
+	}
+	directArtifacts := map[string]map[string]bool{} // idea → artifacts of production deployments naming it
+	for key, ls := range g.links {
+		for _, l := range ls {
+			if d, ok := direct[l.EventPK]; ok && d.Production && !d.Rollback {
+				if directArtifacts[key] == nil {
+					directArtifacts[key] = map[string]bool{}
+				}
+				directArtifacts[key][d.ArtifactID] = true
+			}
+		}
+	}
+	out := map[string]*domain.Removal{}
+	for idea, svcs := range g.firstOn {
+		changes := g.changes[idea]
+		carries := func(artifact string) bool {
+			if directArtifacts[idea][artifact] {
+				return true
+			}
+			for _, c := range g.artChanges[artifact] {
+				if contains(changes, c) {
+					return true
+				}
+			}
+			return false
+		}
+		var ps []domain.Presence
+		for svc := range svcs {
+			ps = append(ps, domain.PresenceOn(history[svc], carries, earlier[svc]))
+		}
+		if r := domain.RolledBackBy(ps); r != nil {
+			out[idea] = r
+		}
 	}
 	return out, nil
 }
