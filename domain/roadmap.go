@@ -97,14 +97,14 @@ type KeyResult struct {
 	Due         time.Time
 }
 
-// Progress is clamp((current − baseline)/(target − baseline), 0, 1); nil
-// without a current value or when target equals baseline.
+// Progress is (current − baseline)/(target − baseline), not clamped
+// (DESIGN.md 4): below 0 when the metric moved the wrong way, above 1 past
+// the target. Nil without a current value or when target equals baseline.
 func (k KeyResult) Progress(current *float64) *float64 {
 	if current == nil || k.Target == k.Baseline {
 		return nil
 	}
 	p := (*current - k.Baseline) / (k.Target - k.Baseline)
-	p = math.Max(0, math.Min(1, p))
 	return &p
 }
 
