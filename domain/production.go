@@ -133,3 +133,13 @@ func RolledBackBy(services []Presence) *Removal {
 	}
 	return &Removal{At: last.At.UTC(), Service: last.Service, Event: last.Event, Artifact: last.Artifact, Rollback: last.Rollback}
 }
+
+// OperateWhileLive is OperateAt for an idea that may be rolled back: rolled
+// back before its day in production was over, it never reached Operate.
+func OperateWhileLive(firstProd time.Time, incidents []ProdIncident, removed *Removal) time.Time {
+	at := OperateAt(firstProd, incidents)
+	if removed != nil && !at.IsZero() && !removed.At.After(at) {
+		return time.Time{}
+	}
+	return at
+}

@@ -151,3 +151,17 @@ func TestRolledBackIdeaIsNotDoneNorShipped(t *testing.T) {
 		t.Errorf("shipped again, not counted: %+v", sh)
 	}
 }
+
+func TestOperateWhileLive(t *testing.T) {
+	deployed := domaintest.Hour(0)
+	removal := func(h float64) *domain.Removal { return &domain.Removal{At: domaintest.Hour(h)} }
+	if got := domain.OperateWhileLive(deployed, nil, nil); !got.Equal(domaintest.Hour(24)) {
+		t.Errorf("live: Operate at %v; want a day after", got)
+	}
+	if got := domain.OperateWhileLive(deployed, nil, removal(6)); !got.IsZero() {
+		t.Errorf("rolled back after 6h: Operate at %v; want never", got)
+	}
+	if got := domain.OperateWhileLive(deployed, nil, removal(30)); !got.Equal(domaintest.Hour(24)) {
+		t.Errorf("rolled back after its day: Operate at %v; want a day after", got)
+	}
+}

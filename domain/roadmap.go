@@ -231,7 +231,7 @@ type IdeaLinks struct {
 	Runs        []LinkedRun
 	Artifacts   []LinkedArtifact
 	Deployments []LinkedDeployment
-	Incidents   []IncidentRecord
+	Incidents   []LinkedIncident
 }
 
 // LinkedChange is a change that works on an idea.
@@ -260,7 +260,7 @@ type LinkedArtifact struct {
 	Published time.Time
 }
 
-// LinkedDeployment deploys one of those artifacts.
+// LinkedDeployment deploys one of those artifacts, or rolled one back.
 type LinkedDeployment struct {
 	Event       Identity
 	Service     string
@@ -270,6 +270,24 @@ type LinkedDeployment struct {
 	Production  bool
 	Rollback    bool
 	Failed      bool
+	// Carries: its artifact carries the idea's work. The rollbacks that
+	// replaced such a deployment, and the deployment that took the idea out
+	// of production, are listed too and do not.
+	Carries bool
+	// RolledBackBy is the rollback that replaced it (DORA rule 1).
+	RolledBackBy *Identity
+	// TookOut: it took the last of the idea's changes out of production
+	// (the idea's FlowItem.RolledBack).
+	TookOut bool
+}
+
+// LinkedIncident is a production incident attributed to one of an idea's
+// deployments, or naming one of its artifacts, with its attribution.
+type LinkedIncident struct {
+	IncidentRecord
+	// The deployment it was attributed to, when it was.
+	DeploymentService string
+	DeploymentAt      time.Time
 }
 
 // MetricPoint is one bucket of a telemetry series.

@@ -328,7 +328,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		for _, pk := range g.deployPKs[r.Key] {
 			incs = append(incs, incidents[pk]...)
 		}
-		if op := domain.OperateAt(sig.At(domain.TrigDeployProd), incs); !op.IsZero() {
+		if op := domain.OperateWhileLive(sig.At(domain.TrigDeployProd), incs, it.RolledBack); !op.IsZero() {
 			note(domain.TrigOperate, op.UnixMicro())
 			if it.HasKeyResult {
 				note(domain.TrigKeyResult, op.UnixMicro())
@@ -346,84 +346,6 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		}
 		it.Services = keys(services)
 		out[i] = it
-	}
-	return out, nil
-}
-
-// ideasRolledBack finds the ideas none of whose changes is in production any
-// more (domain.PresenceOn): for each service an idea reached, the service's
-// production deployments from the idea's first one there on decide.
-func (s *Store) ideasRolledBack(ctx context.Context, db bun.IDB, g *ideaGraph, direct map[int64]deploymentRow) (map[string]*domain.Removal, error) {
-	from := map[string]int64{} // service → earliest first deployment of any idea
-	for _, svcs := range g.firstOn {
-		for svc, at := range svcs {
-			if cur, ok := from[svc]; !ok || at < cur {
-				from[svc] = at
-			}
-		}
-	}
-	history := map[string][]domain.ProdDeployment{}
-	earlier := map[string]map[string]bool{} // service → artifacts live before from[service]
-	for _, svc := range keysOf(from) {
-		var deps []deploymentRow
-		if err := db.NewSelect().Model(&deps).Column("event_pk", "event_id", "source", "service", "artifact_id", "at", "rollback").
-			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
-			Where("at >= ?", from[svc]).Order("at", "event_pk").Scan(ctx); err != nil {
-			return nil, err
-		}
-		arts := map[string]bool{}
-		for _, d := range deps {
-			history[svc] = append(history[svc], domain.ProdDeployment{PK: d.EventPK, Event: domain.Identity{Source: d.Source, ID: d.EventID},
-				Service: d.Service, Artifact: d.ArtifactID, At: fromMicros(d.At), Rollback: d.Rollback})
-			arts[d.ArtifactID] = true
-		}
-		earlier[svc] = map[string]bool{}
-		list := keys(arts)
-		for start := 0; start < len(list); start += insertChunk {
-			var old []string
-			if err := db.NewSelect().Model((*deploymentRow)(nil)).ColumnExpr("DISTINCT artifact_id").
-				Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
-				Where("at < ?", from[svc]).Where("artifact_id IN (?)", bun.In(list[start:min(start+insertChunk, len(list))])).
-				Scan(ctx, &old); err != nil {
-				return nil, err
-			}
-			for _, a := range old {
-				earlier[svc][a] = true
-			}
-		}
-	}
-	directArtifacts := map[string]map[string]bool{} // idea → artifacts of production deployments naming it
-	for key, ls := range g.links {
-		for _, l := range ls {
-			if d, ok := direct[l.EventPK]; ok && d.Production && !d.Rollback {
-				if directArtifacts[key] == nil {
-					directArtifacts[key] = map[string]bool{}
-				}
-				directArtifacts[key][d.ArtifactID] = true
-			}
-		}
-	}
-	out := map[string]*domain.Removal{}
-	for idea, svcs := range g.firstOn {
-		changes := g.changes[idea]
-		carries := func(artifact string) bool {
-			if directArtifacts[idea][artifact] {
-				return true
-			}
-			for _, c := range g.artChanges[artifact] {
-				if contains(changes, c) {
-					return true
-				}
-			}
-			return false
-		}
-		var ps []domain.Presence
-		for svc := range svcs {
-			ps = append(ps, domain.PresenceOn(history[svc], carries, earlier[svc]))
-		}
-		if r := domain.RolledBackBy(ps); r != nil {
-			out[idea] = r
-		}
 	}
 	return out, nil
 }
@@ -448,103 +370,6 @@ func (s *Store) incidentsOfDeployments(ctx context.Context, db bun.IDB, pks []in
 		}
 	}
 	return out, nil
-}
-
-// IdeaLinks lists what is linked to one idea.
-func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error) {
-	var out domain.IdeaLinks
-	g, err := s.loadIdeaGraph(ctx, s.db, []string{key})
-	if err != nil {
-		return out, err
-	}
-	changes := g.changes[key]
-	if len(changes) > 0 {
-		var rows []changeRow
-		if err := s.db.NewSelect().Model(&rows).Where("change_id IN (?)", bun.In(changes)).Order("first_at").Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, r := range rows {
-			lc := domain.LinkedChange{ID: r.ChangeID, Repository: r.Repository, Start: fromMicros(r.FirstAt), Merged: fromMicrosPtr(r.MergedAt)}
-			if cd, ok := g.firstDeploy[r.ChangeID]; ok {
-				lc.InProduction = fromMicros(cd.DeployAt)
-			}
-			out.Changes = append(out.Changes, lc)
-		}
-	}
-	arts := g.artifacts[key]
-	runPKs := map[int64]bool{}
-	for _, l := range g.links[key] {
-		if k := domain.EventKind(l.Kind); k.IsBuild() || k.IsTestRun() {
-			runPKs[l.EventPK] = true
-		}
-	}
-	var runs []runRow
-	q := s.db.NewSelect().Model(&runs).Order("at")
-	switch {
-	case len(arts) > 0 && len(runPKs) > 0:
-		q = q.Where("artifact_id IN (?) OR event_pk IN (?)", bun.In(arts), bun.In(pkList(runPKs)))
-	case len(arts) > 0:
-		q = q.Where("artifact_id IN (?)", bun.In(arts))
-	case len(runPKs) > 0:
-		q = q.Where("event_pk IN (?)", bun.In(pkList(runPKs)))
-	default:
-		q = nil
-	}
-	if q != nil {
-		if err := q.Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, r := range runs {
-			out.Runs = append(out.Runs, domain.LinkedRun{Kind: domain.EventKind(r.Kind), SubjectID: r.SubjectID, Artifact: r.ArtifactID,
-				Environment: r.Environment, Outcome: domain.Outcome(r.Outcome), At: fromMicros(r.At)})
-		}
-	}
-	if len(arts) > 0 {
-		var artRows []artifactRow
-		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(arts)).Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, a := range artRows {
-			out.Artifacts = append(out.Artifacts, domain.LinkedArtifact{ID: a.ArtifactID, Packaged: fromMicrosPtr(a.PackagedAt), Published: fromMicrosPtr(a.PublishedAt)})
-		}
-		sort.Slice(out.Artifacts, func(i, j int) bool { return out.Artifacts[i].Packaged.Before(out.Artifacts[j].Packaged) })
-		type depRow struct {
-			deploymentRow
-			Failed *bool `bun:"failed"`
-		}
-		var deps []depRow
-		if err := s.db.NewSelect().TableExpr("deployments AS d").ColumnExpr("d.*, df.failed").
-			Join("LEFT JOIN deployment_facts AS df ON df.event_pk = d.event_pk").
-			Where("d.artifact_id IN (?)", bun.In(arts)).Where("d.kind IN (?)", bun.In(deployKinds)).Order("d.at").Scan(ctx, &deps); err != nil {
-			return out, err
-		}
-		for _, d := range deps {
-			out.Deployments = append(out.Deployments, domain.LinkedDeployment{
-				Event: domain.Identity{Source: d.Source, ID: d.EventID}, Service: d.Service, Environment: d.Environment,
-				Artifact: d.ArtifactID, At: fromMicros(d.At), Production: d.Production, Rollback: d.Rollback, Failed: d.Failed != nil && *d.Failed,
-			})
-		}
-	}
-	incidents, err := s.incidentsOfDeployments(ctx, s.db, g.deployPKs[key])
-	if err != nil {
-		return out, err
-	}
-	for pk, incs := range incidents {
-		for _, inc := range incs {
-			out.Incidents = append(out.Incidents, domain.IncidentRecord{Incident: inc, DeploymentPK: pk})
-		}
-	}
-	sort.Slice(out.Incidents, func(i, j int) bool { return out.Incidents[i].Incident.Start.Before(out.Incidents[j].Incident.Start) })
-	return out, nil
-}
-
-func pkList(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 // matchingSeries returns the ids of a metric's series whose attributes
