@@ -84,7 +84,8 @@ func TestEvidenceNoEffectAndInconclusive(t *testing.T) {
 func TestKeyResultProgress(t *testing.T) {
 	kr := KeyResult{Baseline: 0.031, Target: 0.036, Direction: Increase}
 	f := func(v float64) *float64 { return &v }
-	for cur, want := range map[float64]float64{0.031: 0, 0.0335: 0.5, 0.036: 1, 0.04: 1, 0.02: 0} {
+	// Not clamped: past the target is above 1, below the baseline below 0.
+	for cur, want := range map[float64]float64{0.031: 0, 0.0335: 0.5, 0.036: 1, 0.041: 2, 0.0285: -0.5} {
 		if got := kr.Progress(f(cur)); math.Abs(*got-want) > 1e-9 {
 			t.Errorf("progress at %v = %v; want %v", cur, *got, want)
 		}
@@ -92,6 +93,9 @@ func TestKeyResultProgress(t *testing.T) {
 	down := KeyResult{Baseline: 820, Target: 610, Direction: Decrease}
 	if got := down.Progress(f(715)); math.Abs(*got-0.5) > 1e-9 {
 		t.Errorf("decrease progress %v", *got)
+	}
+	if got := down.Progress(f(925)); math.Abs(*got+0.5) > 1e-9 {
+		t.Errorf("a decrease that went up: progress %v; want -0.5", *got)
 	}
 	if kr.Progress(nil) != nil {
 		t.Error("progress without data")

@@ -97,14 +97,14 @@ type KeyResult struct {
 	Due         time.Time
 }
 
-// Progress is clamp((current − baseline)/(target − baseline), 0, 1); nil
-// without a current value or when target equals baseline.
+// Progress is (current − baseline)/(target − baseline), not clamped
+// (DESIGN.md 4): below 0 when the metric moved the wrong way, above 1 past
+// the target. Nil without a current value or when target equals baseline.
 func (k KeyResult) Progress(current *float64) *float64 {
 	if current == nil || k.Target == k.Baseline {
 		return nil
 	}
 	p := (*current - k.Baseline) / (k.Target - k.Baseline)
-	p = math.Max(0, math.Min(1, p))
 	return &p
 }
 
@@ -231,7 +231,7 @@ type IdeaLinks struct {
 	Runs        []LinkedRun
 	Artifacts   []LinkedArtifact
 	Deployments []LinkedDeployment
-	Incidents   []IncidentRecord
+	Incidents   []LinkedIncident
 }
 
 // LinkedChange is a change that works on an idea.
@@ -260,7 +260,7 @@ type LinkedArtifact struct {
 	Published time.Time
 }
 
-// LinkedDeployment deploys one of those artifacts.
+// LinkedDeployment deploys one of those artifacts, or rolled one back.
 type LinkedDeployment struct {
 	Event       Identity
 	Service     string
@@ -270,6 +270,24 @@ type LinkedDeployment struct {
 	Production  bool
 	Rollback    bool
 	Failed      bool
+	// Carries: its artifact carries the idea's work. The rollbacks that
+	// replaced such a deployment, and the deployment that took the idea out
+	// of production, are listed too and do not.
+	Carries bool
+	// RolledBackBy is the rollback that replaced it (DORA rule 1).
+	RolledBackBy *Identity
+	// TookOut: it took the last of the idea's changes out of production
+	// (the idea's FlowItem.RolledBack).
+	TookOut bool
+}
+
+// LinkedIncident is a production incident attributed to one of an idea's
+// deployments, or naming one of its artifacts, with its attribution.
+type LinkedIncident struct {
+	IncidentRecord
+	// The deployment it was attributed to, when it was.
+	DeploymentService string
+	DeploymentAt      time.Time
 }
 
 // MetricPoint is one bucket of a telemetry series.

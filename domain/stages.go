@@ -45,9 +45,26 @@ const OperateAfter = 24 * time.Hour
 type Timeline struct {
 	Entered map[Stage]time.Time
 	Current Stage // the furthest stage reached; "" before Plan
-	Done    bool  // a verdict is recorded
-	Skipped []Stage
+	Done    bool
+	// DoneBy says why it is done: its verdict, or reaching the last stage
+	// with no key result to monitor.
+	DoneBy DoneReason
+	DoneAt time.Time
+	// Shipped: a production deployment carried its changes by now (it may
+	// be rolled back since).
+	Shipped bool
+	// RolledBack is set while none of its changes is in production any more.
+	RolledBack *Removal
+	Skipped    []Stage
 }
+
+// DoneReason says why an idea is done (DESIGN.md 4).
+type DoneReason string
+
+const (
+	DoneByVerdict   DoneReason = "verdict"
+	DoneNoKeyResult DoneReason = "no_key_result"
+)
 
 // defaultStream applies the default stage rules.
 var defaultStream = ValueStream{Name: "Default", Stages: DefaultStages()}
@@ -57,8 +74,19 @@ var defaultStream = ValueStream{Name: "Default", Stages: DefaultStages()}
 // when out of order), the furthest stage, the stages skipped, and whether it
 // is done (see ValueStream.JourneyOf).
 func StageTimeline(it *FlowItem, now time.Time) Timeline {
-	j := defaultStream.JourneyOf(it, now.UnixMicro())
-	tl := Timeline{Entered: map[Stage]time.Time{}, Done: j.Done != 0}
+	asOf := now.UnixMicro()
+	j := defaultStream.JourneyOf(it, asOf)
+	tl := Timeline{Entered: map[Stage]time.Time{}, Done: j.Done != 0, Shipped: it.ShippedBy(asOf)}
+	switch {
+	case j.Done == 0:
+	case it.Verdict != 0 && it.Verdict <= asOf:
+		tl.DoneBy, tl.DoneAt = DoneByVerdict, time.UnixMicro(j.Done).UTC()
+	default:
+		tl.DoneBy, tl.DoneAt = DoneNoKeyResult, time.UnixMicro(j.Done).UTC()
+	}
+	if j.RolledBack != 0 {
+		tl.RolledBack = it.RolledBack
+	}
 	for i, st := range Stages {
 		if j.Raw[i] != 0 {
 			tl.Entered[st] = time.UnixMicro(j.Raw[i]).UTC()

@@ -212,11 +212,20 @@ func (v VerdictShare) Share(n int) *float64 {
 }
 
 // ShippedAt is when an idea first reached production: its first production
-// deployment signal, zero if it has not.
-func ShippedAt(it *FlowItem) time.Time { return it.Signals.At(TrigDeployProd) }
+// deployment signal; zero if it has not, or if it is rolled back (none of its
+// changes is in production any more, DESIGN.md 4) until a later deployment
+// carries them again — then it counts from its first deployment again.
+func ShippedAt(it *FlowItem) time.Time {
+	if it.RolledBack != nil {
+		return time.Time{}
+	}
+	return it.Signals.At(TrigDeployProd)
+}
 
 // VerdictShares counts, per period, the ideas first deployed to production
-// in it, by their verdict. Archived ideas are left out.
+// in it (ShippedAt: rolled back ideas are not shipped), by their verdict:
+// validated + invalidated + inconclusive + awaiting = shipped. Archived ideas
+// are left out.
 func VerdictShares(ideas []Idea, items map[string]FlowItem, periods []Window) []VerdictShare {
 	out := make([]VerdictShare, len(periods))
 	for i, p := range periods {
@@ -261,15 +270,17 @@ type AwaitingVerdict struct {
 	Idea    Idea
 	Shipped time.Time
 	Days    int // whole days in production at now
+	// HasKeyResult is false for an idea with no key result to judge it
+	// against: its verdict can only come from what people observe.
+	HasKeyResult bool
 }
 
-// IdeasAwaitingVerdict lists the ideas in production without a verdict,
-// longest waiting first. Ideas without a key result are left out: there is
-// nothing to judge them against.
+// IdeasAwaitingVerdict lists every idea in production (ShippedAt) without a
+// verdict, with or without a key result, longest waiting first.
 func IdeasAwaitingVerdict(ideas []Idea, items map[string]FlowItem, now time.Time) []AwaitingVerdict {
 	var out []AwaitingVerdict
 	for _, idea := range ideas {
-		if idea.Archived || idea.Verdict != "" || len(idea.KeyResults) == 0 {
+		if idea.Archived || idea.Verdict != "" {
 			continue
 		}
 		it, ok := items[idea.Key]
@@ -280,7 +291,8 @@ func IdeasAwaitingVerdict(ideas []Idea, items map[string]FlowItem, now time.Time
 		if shipped.IsZero() || shipped.After(now) {
 			continue
 		}
-		out = append(out, AwaitingVerdict{Idea: idea, Shipped: shipped, Days: int(now.Sub(shipped) / (24 * time.Hour))})
+		out = append(out, AwaitingVerdict{Idea: idea, Shipped: shipped, Days: int(now.Sub(shipped) / (24 * time.Hour)),
+			HasKeyResult: len(idea.KeyResults) > 0})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Shipped.Equal(out[j].Shipped) {
@@ -289,6 +301,18 @@ func IdeasAwaitingVerdict(ideas []Idea, items map[string]FlowItem, now time.Time
 		return out[i].Idea.Key < out[j].Idea.Key
 	})
 	return out
+}
+
+// WithoutKeyResult counts the ideas awaiting a verdict that have no key
+// result to judge them against.
+func WithoutKeyResult(list []AwaitingVerdict) int {
+	n := 0
+	for _, a := range list {
+		if !a.HasKeyResult {
+			n++
+		}
+	}
+	return n
 }
 
 // KRProgressPoint is a key result's progress over one period: the mean of

@@ -151,7 +151,7 @@ func TestVerdictSharesAndAwaiting(t *testing.T) {
 		{Key: "A-3", KeyResults: []int64{1}},                               // Q1, awaiting
 		{Key: "A-4", Verdict: VerdictInconclusive, KeyResults: []int64{1}}, // Q2
 		{Key: "A-5", KeyResults: []int64{1}},                               // Q2, awaiting
-		{Key: "A-6"},                                                       // Q2, no key result: counted shipped, not listed as awaiting
+		{Key: "A-6"},                                                       // Q2, no key result: shipped and awaiting a verdict
 		{Key: "A-7", KeyResults: []int64{1}},                               // not shipped
 		{Key: "A-8", Archived: true, KeyResults: []int64{1}},               // archived
 		{Key: "A-9", Verdict: VerdictValidated},                            // shipped before the window
@@ -182,7 +182,7 @@ func TestVerdictSharesAndAwaiting(t *testing.T) {
 	}
 
 	aw := IdeasAwaitingVerdict(ideas, items, utcDay("2026-06-10"))
-	if len(aw) != 2 || aw[0].Idea.Key != "A-3" || aw[1].Idea.Key != "A-5" {
+	if len(aw) != 3 || aw[0].Idea.Key != "A-3" || aw[1].Idea.Key != "A-5" || aw[2].Idea.Key != "A-6" || aw[2].HasKeyResult {
 		t.Fatalf("awaiting = %+v", aw)
 	}
 	// A-3 shipped 2026-02-01 10:00; at 2026-06-10 00:00 that is 128 days and 14 hours.
@@ -196,7 +196,7 @@ func TestKRProgressSeries(t *testing.T) {
 	daily := []DailyValue{
 		{Day: utcDay("2026-01-05"), Value: 10}, {Day: utcDay("2026-01-06"), Value: 14}, // week 1: mean 12 → 0.2
 		// week 2: no data
-		{Day: utcDay("2026-01-19"), Value: 25}, // week 3: mean 25 → clamped 1
+		{Day: utcDay("2026-01-19"), Value: 25}, // week 3: mean 25 → 1.5, past the target
 	}
 	w := Window{From: utcDay("2026-01-05"), To: utcDay("2026-01-25")}
 	pts := KRProgressSeries(kr, daily, w.Buckets(BucketWeek))
@@ -209,7 +209,7 @@ func TestKRProgressSeries(t *testing.T) {
 	if pts[1].Mean != nil || pts[1].Progress != nil {
 		t.Errorf("week 2 has no data: %+v", pts[1])
 	}
-	if *pts[2].Progress != 1 {
-		t.Errorf("week 3 progress = %v, want 1 (clamped)", *pts[2].Progress)
+	if *pts[2].Progress != 1.5 {
+		t.Errorf("week 3 progress = %v, want 1.5 (not clamped)", *pts[2].Progress)
 	}
 }

@@ -196,6 +196,23 @@ type FlowItem struct {
 	HasKeyResult bool
 	Verdict      int64 // Unix µs of the recorded verdict, 0 without one
 	Signals      Signals
+	// RolledBack is set while none of its changes is in production any
+	// more (see PresenceOn): when and by which deployment they left.
+	RolledBack *Removal
+}
+
+// ShippedBy reports whether a production deployment had carried the item's
+// changes by moment asOf (Unix µs), rolled back since or not.
+func (it *FlowItem) ShippedBy(asOf int64) bool {
+	s := it.Signals[TrigDeployProd]
+	return s != 0 && s <= asOf
+}
+
+// RolledBackAt reports whether the item was rolled back at moment asOf
+// (Unix µs). Only the latest state is known: a rollback later undone by a
+// deployment that carries the changes again leaves no trace.
+func (it *FlowItem) RolledBackAt(asOf int64) bool {
+	return it.RolledBack != nil && it.RolledBack.At.UnixMicro() <= asOf
 }
 
 // StageKind says whether time in a stage is work on the item (active) or
@@ -360,8 +377,11 @@ type Journey struct {
 	Raw, Entered [MaxStages]int64
 	Start        int64 // entered its first stage
 	Done         int64
-	Current      int  // the furthest stage entered, -1 before the first
-	Reordered    bool // some stage's evidence came after a later stage's
+	// RolledBack is when the last of its changes left production, while
+	// none is back: it keeps its stage times but is not done.
+	RolledBack int64
+	Current    int  // the furthest stage entered, -1 before the first
+	Reordered  bool // some stage's evidence came after a later stage's
 }
 
 // Started reports whether the item has entered any stage.
@@ -390,7 +410,9 @@ func (j *Journey) Exit(i, n int) int64 {
 // Done: a recorded verdict ends the journey (later evidence is ignored). An
 // item not linked to a key result has nothing to monitor: it is done when it
 // enters the last stage it can enter — the last one whose rule is not only
-// "keyresult" (Operate, by default).
+// "keyresult" (Operate, by default). An item rolled back by asOf is not done,
+// whatever it reached before (DESIGN.md 4): it shows where it got to, and
+// RolledBack says why it stays open.
 func (v *ValueStream) JourneyOf(it *FlowItem, asOf int64) Journey {
 	j := Journey{Current: -1}
 	n := len(v.Stages)
@@ -430,6 +452,8 @@ func (v *ValueStream) JourneyOf(it *FlowItem, asOf int64) Journey {
 		return j
 	}
 	switch {
+	case it.RolledBackAt(asOf):
+		j.RolledBack = it.RolledBack.At.UnixMicro()
 	case verdict:
 		j.Done = it.Verdict
 	case !it.HasKeyResult:

@@ -59,56 +59,8 @@ func (s *Server) overviewView(ctx context.Context) (views.HomeView, error) {
 			Change: h.Change, NoCompare: h.NoCompare, Unit: h.Metric.Unit, Href: doraHref, TestID: "tile-" + h.Metric.Key})
 	}
 
-	// Outcomes: key-result progress, what shipped this quarter and what
-	// still waits for a verdict.
-	krs, err := s.deps.Roadmap.KeyResults(ctx)
-	if err != nil {
+	if v.Outcomes, err = s.outcomeTiles(ctx); err != nil {
 		return v, err
-	}
-	var sum float64
-	var n int
-	for _, kr := range krs {
-		cur, err := s.krCurrent(ctx, kr)
-		if err != nil {
-			return v, err
-		}
-		if p := kr.Progress(cur); p != nil {
-			sum += *p
-			n++
-		}
-	}
-	krTile := views.Tile{Label: "Key-result progress", Value: "—", Foot: "no key results yet", Href: "/outcomes", TestID: "tile-kr"}
-	if n > 0 {
-		krTile.Value = strconv.FormatFloat(sum/float64(n)*100, 'f', 0, 64) + "%"
-		krTile.Foot = "mean of " + strconv.Itoa(n) + " key results, baseline to target"
-	}
-	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
-	if err != nil {
-		return v, err
-	}
-	list := make([]domain.Idea, len(ideas))
-	keys := make([]string, len(ideas))
-	inNow := 0
-	for i, idea := range ideas {
-		list[i], keys[i] = *idea, idea.Key
-		if idea.Horizon == domain.HorizonNow && !idea.Archived {
-			inNow++
-		}
-	}
-	items, err := s.deps.Roadmap.IdeaFlow(ctx, keys)
-	if err != nil {
-		return v, err
-	}
-	quarter := domain.Window{From: domain.QuarterStart(today), To: today}
-	sh := domain.VerdictShares(list, items, []domain.Window{quarter})[0]
-	awaiting := domain.IdeasAwaitingVerdict(list, items, s.now())
-	v.Outcomes = []views.Tile{
-		krTile,
-		{Label: "Shipped this quarter", Value: strconv.Itoa(sh.Shipped), TestID: "tile-shipped", Href: "/trends#outcomes",
-			Foot: strconv.Itoa(sh.Validated) + " validated · " + strconv.Itoa(sh.Invalidated) + " invalidated · " + strconv.Itoa(sh.Inconclusive) + " inconclusive"},
-		{Label: "Live without a verdict", Value: strconv.Itoa(len(awaiting)), TestID: "tile-awaiting", Href: "/trends#outcomes",
-			Foot: "ideas in production with a key result, not yet judged"},
-		{Label: "In Now", Value: strconv.Itoa(inNow), TestID: "tile-now", Href: "/roadmap", Foot: "ideas being worked on"},
 	}
 
 	streams, err := s.deps.ValueStreams.ValueStreams(ctx)

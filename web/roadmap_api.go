@@ -11,29 +11,80 @@ import (
 )
 
 type ideaJSON struct {
-	Key        string         `json:"key"`
-	Title      string         `json:"title"`
-	Problem    string         `json:"problem"`
-	Hypothesis string         `json:"hypothesis"`
-	Horizon    string         `json:"horizon"`
-	FlowType   string         `json:"flow_type"`
-	Team       string         `json:"team"`
-	Services   []string       `json:"services"`
-	KeyResults []int64        `json:"key_results"`
-	Reach      float64        `json:"reach"`
-	Impact     float64        `json:"impact"`
-	Confidence float64        `json:"confidence"`
-	Effort     float64        `json:"effort"`
-	RICE       *float64       `json:"rice"`
-	Archived   bool           `json:"archived"`
-	Stage      *string        `json:"stage"`
-	Done       bool           `json:"done"`
-	Verdict    *verdictJSON   `json:"verdict"`
-	Stages     []stageJSON    `json:"stages,omitempty"`
-	Links      *linksJSON     `json:"links,omitempty"`
-	Evidence   []evidenceJSON `json:"evidence,omitempty"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	Key        string   `json:"key"`
+	Title      string   `json:"title"`
+	Problem    string   `json:"problem"`
+	Hypothesis string   `json:"hypothesis"`
+	Horizon    string   `json:"horizon"`
+	FlowType   string   `json:"flow_type"`
+	Team       string   `json:"team"`
+	Services   []string `json:"services"`
+	KeyResults []int64  `json:"key_results"`
+	Reach      float64  `json:"reach"`
+	Impact     float64  `json:"impact"`
+	Confidence float64  `json:"confidence"`
+	Effort     float64  `json:"effort"`
+	RICE       *float64 `json:"rice"`
+	Archived   bool     `json:"archived"`
+	Stage      *string  `json:"stage"`
+	Done       bool     `json:"done"`
+	// DoneBy is "verdict" or "no_key_result" when done (DESIGN.md 4).
+	DoneBy  *string    `json:"done_by"`
+	DoneAt  *time.Time `json:"done_at"`
+	Shipped bool       `json:"shipped"`
+	// ShippedAt is its first production deployment, null before it or
+	// while it is rolled back (domain.ShippedAt).
+	ShippedAt     *time.Time     `json:"shipped_at"`
+	RolledBack    *removalJSON   `json:"rolled_back"`
+	Stalled       *stallJSON     `json:"stalled"`
+	Verdict       *verdictJSON   `json:"verdict"`
+	Stages        []stageJSON    `json:"stages,omitempty"`
+	Links         *linksJSON     `json:"links,omitempty"`
+	KeyResultsNow []readingJSON  `json:"key_results_now,omitempty"`
+	Evidence      []evidenceJSON `json:"evidence,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+}
+
+// removalJSON is the deployment that took a rolled back idea's last change
+// out of production.
+type removalJSON struct {
+	At         time.Time     `json:"at"`
+	Service    string        `json:"service"`
+	Deployment deployRefJSON `json:"deployment"`
+	Artifact   string        `json:"artifact"`
+	Rollback   bool          `json:"rollback"`
+}
+
+// deployRefJSON names a production deployment.
+type deployRefJSON struct {
+	ID      string    `json:"id"`
+	Source  string    `json:"source"`
+	Service string    `json:"service"`
+	Time    time.Time `json:"time"`
+}
+
+type stallJSON struct {
+	Stage string    `json:"stage"`
+	Since time.Time `json:"since"`
+	Days  int       `json:"days"`
+}
+
+// readingJSON is a key result's current value at a moment
+// (domain.ReadKeyResult): the mean of the daily means from..to.
+type readingJSON struct {
+	KeyResult    int64    `json:"key_result"`
+	Title        string   `json:"title"`
+	Current      *float64 `json:"current"`
+	Progress     *float64 `json:"progress"`
+	From         string   `json:"current_from"`
+	To           string   `json:"current_to"`
+	DaysWithData int      `json:"current_days_with_data"`
+}
+
+func toReadingJSON(kr domain.KeyResult, r domain.KRReading) readingJSON {
+	return readingJSON{KeyResult: kr.ID, Title: kr.Title, Current: r.Current, Progress: r.Progress,
+		From: r.Window.From.Format(domain.DateLayout), To: r.Window.To.Format(domain.DateLayout), DaysWithData: r.Days}
 }
 
 type verdictJSON struct {
@@ -50,11 +101,39 @@ type stageJSON struct {
 }
 
 type linksJSON struct {
-	Changes     []map[string]any `json:"changes"`
-	Runs        []map[string]any `json:"runs"`
-	Artifacts   []map[string]any `json:"artifacts"`
-	Deployments []map[string]any `json:"deployments"`
-	Incidents   []incidentJSON   `json:"incidents"`
+	Changes     []map[string]any   `json:"changes"`
+	Runs        []map[string]any   `json:"runs"`
+	Artifacts   []map[string]any   `json:"artifacts"`
+	Deployments []map[string]any   `json:"deployments"`
+	Incidents   []ideaIncidentJSON `json:"incidents"`
+}
+
+// ideaIncidentJSON is an incident on an idea's page: where and when, and the
+// deployment it was attributed to with the rule, or why it is unattributed.
+type ideaIncidentJSON struct {
+	ID                 string         `json:"id"`
+	Service            string         `json:"service"`
+	Artifact           string         `json:"artifact"`
+	Environment        string         `json:"environment"`
+	Start              *time.Time     `json:"start"`
+	Resolved           *time.Time     `json:"resolved"`
+	RestoreSeconds     *float64       `json:"restore_seconds"`
+	Attributed         bool           `json:"attributed"`
+	Deployment         *deployRefJSON `json:"deployment"`
+	Rule               *string        `json:"rule"`
+	UnattributedReason *string        `json:"unattributed_reason"`
+}
+
+func toIdeaIncidentJSON(li domain.LinkedIncident) ideaIncidentJSON {
+	base := toIncidentJSON(li.IncidentRecord)
+	out := ideaIncidentJSON{ID: base.ID, Service: base.Service, Artifact: base.Artifact, Environment: base.Environment,
+		Start: base.Start, Resolved: base.Resolved, RestoreSeconds: base.RestoreSeconds, Attributed: base.Attributed,
+		Rule: base.Rule, UnattributedReason: base.UnattributedReason}
+	if li.Attributed() {
+		out.Deployment = &deployRefJSON{ID: li.DeploymentEvent.ID, Source: li.DeploymentEvent.Source, Service: li.DeploymentService,
+			Time: li.DeploymentAt.UTC()}
+	}
+	return out
 }
 
 type evidenceJSON struct {
@@ -76,7 +155,7 @@ type evidenceJSON struct {
 	Observational  bool       `json:"observational"`
 }
 
-func toIdeaJSON(i *domain.Idea, tl domain.Timeline) ideaJSON {
+func toIdeaJSON(i *domain.Idea, it *domain.FlowItem, tl domain.Timeline, now time.Time) ideaJSON {
 	out := ideaJSON{Key: i.Key, Title: i.Title, Problem: i.Problem, Hypothesis: i.Hypothesis, Horizon: string(i.Horizon),
 		FlowType: string(i.FlowType), Team: i.Team, Services: append([]string{}, i.Services...), KeyResults: append([]int64{}, i.KeyResults...),
 		Reach: i.Reach, Impact: i.Impact, Confidence: i.Confidence, Effort: i.Effort, RICE: i.RICE(), Archived: i.Archived,
@@ -84,6 +163,18 @@ func toIdeaJSON(i *domain.Idea, tl domain.Timeline) ideaJSON {
 	if tl.Current != "" {
 		st := string(tl.Current)
 		out.Stage = &st
+	}
+	if tl.Done {
+		by := string(tl.DoneBy)
+		out.DoneBy, out.DoneAt = &by, timePtr(tl.DoneAt)
+	}
+	out.Shipped, out.ShippedAt = tl.Shipped, timePtr(domain.ShippedAt(it))
+	if r := tl.RolledBack; r != nil {
+		out.RolledBack = &removalJSON{At: r.At.UTC(), Service: r.Service, Artifact: r.Artifact, Rollback: r.Rollback,
+			Deployment: deployRefJSON{ID: r.Event.ID, Source: r.Event.Source, Service: r.Service, Time: r.At.UTC()}}
+	}
+	if st := domain.StalledIn(i.Horizon, tl, now); st != nil {
+		out.Stalled = &stallJSON{Stage: string(st.Stage), Since: st.Since.UTC(), Days: st.Days}
 	}
 	if i.Verdict != "" {
 		out.Verdict = &verdictJSON{Verdict: string(i.Verdict), Note: i.VerdictNote, By: i.VerdictBy, At: i.VerdictAt.UTC()}
@@ -114,10 +205,11 @@ func (s *Server) handleIdeasAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	out := make([]ideaJSON, len(ideas))
 	for i, idea := range ideas {
 		it := flow[idea.Key]
-		out[i] = toIdeaJSON(idea, domain.StageTimeline(&it, s.now()))
+		out[i] = toIdeaJSON(idea, &it, domain.StageTimeline(&it, now), now)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"ideas": out})
 }
@@ -139,7 +231,7 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 	now := s.now()
 	it := flow[idea.Key]
 	tl := domain.StageTimeline(&it, now)
-	out := toIdeaJSON(idea, tl)
+	out := toIdeaJSON(idea, &it, tl, now)
 	skipped := map[domain.Stage]bool{}
 	for _, st := range tl.Skipped {
 		skipped[st] = true
@@ -153,6 +245,19 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 		out.Stages = append(out.Stages, sj)
 	}
 	out.Links = toLinksJSON(links)
+	krs, err := s.deps.Roadmap.KeyResults(ctx)
+	if err != nil {
+		return err
+	}
+	for _, kr := range krs {
+		if containsID(idea.KeyResults, kr.ID) {
+			r, err := s.readKeyResult(ctx, kr, now)
+			if err != nil {
+				return err
+			}
+			out.KeyResultsNow = append(out.KeyResultsNow, toReadingJSON(kr, r))
+		}
+	}
 	evidence, err := s.ideaEvidence(ctx, idea, it.Signals.At(domain.TrigDeployProd), now)
 	if err != nil {
 		return err
@@ -193,7 +298,7 @@ func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd 
 }
 
 func toLinksJSON(l domain.IdeaLinks) *linksJSON {
-	out := &linksJSON{Changes: []map[string]any{}, Runs: []map[string]any{}, Artifacts: []map[string]any{}, Deployments: []map[string]any{}, Incidents: []incidentJSON{}}
+	out := &linksJSON{Changes: []map[string]any{}, Runs: []map[string]any{}, Artifacts: []map[string]any{}, Deployments: []map[string]any{}, Incidents: []ideaIncidentJSON{}}
 	for _, c := range l.Changes {
 		out.Changes = append(out.Changes, map[string]any{"id": c.ID, "repository": c.Repository, "started_at": timePtr(c.Start),
 			"merged_at": timePtr(c.Merged), "in_production_at": timePtr(c.InProduction)})
@@ -206,11 +311,16 @@ func toLinksJSON(l domain.IdeaLinks) *linksJSON {
 		out.Artifacts = append(out.Artifacts, map[string]any{"id": a.ID, "packaged_at": timePtr(a.Packaged), "published_at": timePtr(a.Published)})
 	}
 	for _, d := range l.Deployments {
-		out.Deployments = append(out.Deployments, map[string]any{"id": d.Event.ID, "source": d.Event.Source, "service": d.Service,
-			"environment": d.Environment, "artifact": d.Artifact, "time": d.At.UTC(), "production": d.Production, "rollback": d.Rollback, "failed": d.Failed})
+		dj := map[string]any{"id": d.Event.ID, "source": d.Event.Source, "service": d.Service,
+			"environment": d.Environment, "artifact": d.Artifact, "time": d.At.UTC(), "production": d.Production, "rollback": d.Rollback, "failed": d.Failed,
+			"carries_idea": d.Carries, "took_out_of_production": d.TookOut, "rolled_back_by": nil}
+		if r := d.RolledBackBy; r != nil {
+			dj["rolled_back_by"] = eventRef{ID: r.ID, Source: r.Source}
+		}
+		out.Deployments = append(out.Deployments, dj)
 	}
 	for _, i := range l.Incidents {
-		out.Incidents = append(out.Incidents, toIncidentJSON(i))
+		out.Incidents = append(out.Incidents, toIdeaIncidentJSON(i))
 	}
 	return out
 }
@@ -224,9 +334,13 @@ type keyResultJSON struct {
 	Target     float64           `json:"target"`
 	Direction  string            `json:"direction"`
 	Due        *time.Time        `json:"due"`
-	Current    *float64          `json:"current"`
-	Progress   *float64          `json:"progress"`
-	Ideas      []string          `json:"ideas"`
+	// Current and Progress as every page shows them (domain.ReadKeyResult).
+	Current      *float64 `json:"current"`
+	Progress     *float64 `json:"progress"`
+	CurrentFrom  string   `json:"current_from"`
+	CurrentTo    string   `json:"current_to"`
+	DaysWithData int      `json:"current_days_with_data"`
+	Ideas        []string `json:"ideas"`
 }
 
 func (s *Server) handleOutcomesAPI(c echo.Context) error {
@@ -250,18 +364,21 @@ func (s *Server) handleOutcomesAPI(c echo.Context) error {
 		KeyResults  []keyResultJSON `json:"key_results"`
 	}
 	out := make([]objectiveJSON, 0, len(objectives))
+	now := s.now()
 	for _, o := range objectives {
 		oj := objectiveJSON{ID: o.ID, Title: o.Title, Description: o.Description, KeyResults: []keyResultJSON{}}
 		for _, kr := range krs {
 			if kr.ObjectiveID != o.ID {
 				continue
 			}
-			cur, err := s.krCurrent(ctx, kr)
+			r, err := s.readKeyResult(ctx, kr, now)
 			if err != nil {
 				return err
 			}
+			rj := toReadingJSON(kr, r)
 			kj := keyResultJSON{ID: kr.ID, Title: kr.Title, Metric: kr.Metric, Attributes: kr.Attributes, Baseline: kr.Baseline,
-				Target: kr.Target, Direction: string(kr.Direction), Due: timePtr(kr.Due), Current: cur, Progress: kr.Progress(cur), Ideas: []string{}}
+				Target: kr.Target, Direction: string(kr.Direction), Due: timePtr(kr.Due), Current: r.Current, Progress: r.Progress,
+				CurrentFrom: rj.From, CurrentTo: rj.To, DaysWithData: rj.DaysWithData, Ideas: []string{}}
 			if kj.Attributes == nil {
 				kj.Attributes = map[string]string{}
 			}

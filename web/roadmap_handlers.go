@@ -50,24 +50,37 @@ func ideaServices(idea *domain.Idea, it *domain.FlowItem) []string {
 	return out
 }
 
-// stalledAfter is how long an idea in Now may sit in a delivery stage before
-// the roadmap calls it stalled.
-const stalledAfter = 14 * 24 * time.Hour
+// readKeyResult reads a key result's current value at moment at: the days
+// domain.ReadKeyResult averages, fetched, and its reading.
+func (s *Server) readKeyResult(ctx context.Context, kr domain.KeyResult, at time.Time) (domain.KRReading, error) {
+	w := domain.KRCurrentWindow(at)
+	daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, w.From, w.End())
+	if err != nil {
+		return domain.KRReading{}, err
+	}
+	return domain.ReadKeyResult(kr, daily, at), nil
+}
 
-// krCurrent is a key result's current value: the mean of its daily means
-// over the last seven days.
-func (s *Server) krCurrent(ctx context.Context, kr domain.KeyResult) (*float64, error) {
-	today := domain.Midnight(s.now())
-	daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, today.AddDate(0, 0, -6), today.AddDate(0, 0, 1))
-	if err != nil || len(daily) == 0 {
-		return nil, err
+// krReader reads each key result once per page.
+type krReader struct {
+	s    *Server
+	at   time.Time
+	seen map[int64]domain.KRReading
+}
+
+func (s *Server) newKRReader(at time.Time) *krReader {
+	return &krReader{s: s, at: at, seen: map[int64]domain.KRReading{}}
+}
+
+func (r *krReader) read(ctx context.Context, kr domain.KeyResult) (domain.KRReading, error) {
+	if got, ok := r.seen[kr.ID]; ok {
+		return got, nil
 	}
-	sum := 0.0
-	for _, d := range daily {
-		sum += d.Value
+	got, err := r.s.readKeyResult(ctx, kr, r.at)
+	if err == nil {
+		r.seen[kr.ID] = got
 	}
-	m := sum / float64(len(daily))
-	return &m, nil
+	return got, err
 }
 
 func (s *Server) handleRoadmap(c echo.Context) error {
@@ -119,51 +132,44 @@ func (s *Server) roadmapView(c echo.Context) (views.RoadmapView, error) {
 	if err != nil {
 		return views.RoadmapView{}, err
 	}
-	current := map[int64]*float64{}
 	now := s.now()
-	cols := map[domain.Horizon]*views.RoadmapColumn{}
+	readings := s.newKRReader(now)
 	v := views.RoadmapView{Teams: teams, Objectives: objectives, Team: f.Team, Objective: f.ObjectiveID, Return: c.Request().URL.RequestURI()}
-	for _, h := range domain.Horizons {
-		v.Columns = append(v.Columns, views.RoadmapColumn{Horizon: h})
-	}
-	for i := range v.Columns {
-		cols[v.Columns[i].Horizon] = &v.Columns[i]
-	}
-	for _, idea := range ideas {
-		it := flow[idea.Key]
-		tl := domain.StageTimeline(&it, now)
-		card := views.IdeaCard{Idea: idea, Timeline: tl, Posture: postureOf(postures, ideaServices(idea, &it))}
+	card := func(bc domain.BoardCard) (views.IdeaCard, error) {
+		idea := bc.Idea
+		out := views.IdeaCard{Idea: idea, Timeline: bc.Timeline, Posture: postureOf(postures, ideaServices(idea, &bc.Item)),
+			Stall: domain.StalledIn(idea.Horizon, bc.Timeline, now)}
 		if len(idea.KeyResults) > 0 {
 			if kr, ok := krByID[idea.KeyResults[0]]; ok {
-				card.KeyResult = &kr
-				if _, done := current[kr.ID]; !done {
-					if current[kr.ID], err = s.krCurrent(ctx, kr); err != nil {
-						return views.RoadmapView{}, err
-					}
+				out.KeyResult = &kr
+				r, err := readings.read(ctx, kr)
+				if err != nil {
+					return out, err
 				}
-				card.Current = current[kr.ID]
-				card.Progress = kr.Progress(card.Current)
+				out.Reading = r
 			}
 		}
-		card.Constraints = constraintsOf(idea, tl, now)
-		if col := cols[idea.Horizon]; tl.Done {
-			col.Done = append(col.Done, card)
-		} else {
-			col.Cards = append(col.Cards, card)
+		return out, nil
+	}
+	for _, col := range domain.RoadmapBoard(ideas, flow, now) {
+		vc := views.RoadmapColumn{Horizon: col.Horizon}
+		for _, bc := range col.Open {
+			c, err := card(bc)
+			if err != nil {
+				return views.RoadmapView{}, err
+			}
+			vc.Cards = append(vc.Cards, c)
 		}
+		for _, bc := range col.Done {
+			c, err := card(bc)
+			if err != nil {
+				return views.RoadmapView{}, err
+			}
+			vc.Done = append(vc.Done, c)
+		}
+		v.Columns = append(v.Columns, vc)
 	}
 	return v, nil
-}
-
-// constraintsOf lists what holds an idea back, in words.
-func constraintsOf(idea *domain.Idea, tl domain.Timeline, now time.Time) []string {
-	var out []string
-	if idea.Horizon == domain.HorizonNow && !tl.Done && tl.Current != "" && tl.Current.Index() < domain.StageDeploy.Index() {
-		if since := now.Sub(tl.Entered[tl.Current]); since > stalledAfter {
-			out = append(out, "stalled in "+tl.Current.Label()+" for "+strconv.Itoa(int(since.Hours()/24))+" days")
-		}
-	}
-	return out
 }
 
 func (s *Server) handleIdea(c echo.Context) error {
@@ -187,7 +193,8 @@ func (s *Server) handleIdea(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow, Posture: postureOf(postures, ideaServices(idea, &it))}
+	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow, Posture: postureOf(postures, ideaServices(idea, &it)),
+		VerdictOpen: domain.VerdictOpen(idea, tl)}
 	v.Stages = stageRows(tl, now)
 	panels, err := s.evidencePanels(ctx, idea, it.Signals.At(domain.TrigDeployProd), links, now)
 	if err != nil {
@@ -205,12 +212,21 @@ func stageRows(tl domain.Timeline, now time.Time) []views.StageRow {
 		skipped[s] = true
 	}
 	for i, s := range domain.Stages {
-		rows[i] = views.StageRow{Stage: s, Entered: tl.Entered[s], Skipped: skipped[s], Current: tl.Current == s && !tl.Done}
+		// A rolled back idea is in no stage any more: its last one ended
+		// when its changes left production.
+		rows[i] = views.StageRow{Stage: s, Entered: tl.Entered[s], Skipped: skipped[s], Current: tl.Current == s && !tl.Done && tl.RolledBack == nil}
 		if rows[i].Entered.IsZero() {
 			continue
 		}
-		// Time in stage: until the next stage reached, or until now.
+		// Time in stage: until the next stage reached, or until now (or
+		// until the idea was done or rolled back).
 		end := now
+		switch {
+		case tl.RolledBack != nil:
+			end = tl.RolledBack.At
+		case tl.Done:
+			end = tl.DoneAt
+		}
 		for _, next := range domain.Stages[i+1:] {
 			if t, ok := tl.Entered[next]; ok {
 				end = t
@@ -248,10 +264,9 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 			continue
 		}
 		p := views.KRPanel{KeyResult: kr, Objective: objTitle[kr.ObjectiveID]}
-		if p.Current, err = s.krCurrent(ctx, kr); err != nil {
+		if p.Reading, err = s.readKeyResult(ctx, kr, now); err != nil {
 			return nil, err
 		}
-		p.Progress = kr.Progress(p.Current)
 		// Chart: a window around the first production deployment, or the
 		// last 60 days.
 		to := domain.Midnight(now).AddDate(0, 0, 1)
@@ -477,6 +492,10 @@ func (s *Server) handleMoveIdea(c echo.Context) error {
 
 func (s *Server) handleArchiveIdea(c echo.Context) error {
 	key := strings.ToUpper(c.Param("key"))
+	back := safeNext(c.FormValue("return"))
+	if !strings.HasPrefix(back, "/roadmap") {
+		back = "/roadmap"
+	}
 	archive := c.FormValue("archived") != "false"
 	action := "idea.archive"
 	if !archive {
@@ -489,13 +508,26 @@ func (s *Server) handleArchiveIdea(c echo.Context) error {
 		return err
 	}
 	if archive {
-		return s.redirectWithFlash(c, "/roadmap", "success", key+" archived; it no longer shows on the roadmap.")
+		return s.redirectWithFlash(c, back, "success", key+" archived; it no longer shows on the roadmap.")
 	}
 	return s.redirectWithFlash(c, "/ideas/"+key, "success", key+" is back on the roadmap.")
 }
 
 func (s *Server) handleIdeaVerdict(c echo.Context) error {
 	key := strings.ToUpper(c.Param("key"))
+	ctx := c.Request().Context()
+	idea, err := s.deps.Roadmap.Idea(ctx, key)
+	if err != nil {
+		return err
+	}
+	flow, err := s.deps.Roadmap.IdeaFlow(ctx, []string{idea.Key})
+	if err != nil {
+		return err
+	}
+	it := flow[idea.Key]
+	if !domain.VerdictOpen(idea, domain.StageTimeline(&it, s.now())) {
+		return s.redirectWithFlash(c, "/ideas/"+key, "error", "A verdict can be recorded once a change of "+key+" reaches production.")
+	}
 	if _, err := s.deps.Roadmap.SetIdeaVerdict(c.Request().Context(), key, domain.IdeaVerdict(c.FormValue("verdict")), c.FormValue("note"), actor(c)); err != nil {
 		if domain.ErrorCode(err) == domain.EINVALID {
 			return s.redirectWithFlash(c, "/ideas/"+key, "error", domain.ErrorMessage(err))
@@ -523,7 +555,8 @@ func (s *Server) outcomesView(ctx context.Context) (views.OutcomesView, error) {
 	if v.MetricNames, err = s.deps.Roadmap.MetricNames(ctx); err != nil {
 		return v, err
 	}
-	today := domain.Midnight(s.now())
+	now := s.now()
+	today := domain.Midnight(now)
 	for _, o := range objectives {
 		ov := views.OutcomeObjective{Objective: o}
 		for _, kr := range krs {
@@ -531,10 +564,9 @@ func (s *Server) outcomesView(ctx context.Context) (views.OutcomesView, error) {
 				continue
 			}
 			okr := views.OutcomeKR{KeyResult: kr}
-			if okr.Current, err = s.krCurrent(ctx, kr); err != nil {
+			if okr.Reading, err = s.readKeyResult(ctx, kr, now); err != nil {
 				return v, err
 			}
-			okr.Progress = kr.Progress(okr.Current)
 			daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, today.AddDate(0, 0, -89), today.AddDate(0, 0, 1))
 			if err != nil {
 				return v, err

@@ -74,7 +74,7 @@ func seedChanges(t *testing.T, e *env) (changes []change, tokenSecret string) {
 	_, err = e.store.StoreEvents(ctx, []domain.EventRecord{{Raw: []byte(`{}`), Event: domain.Event{
 		Identity: domain.Identity{Source: "/cd", ID: "d1"}, Type: "dev.cdevents.service.deployed.0.3.0", Kind: domain.KindServiceDeployed,
 		Time: time.Now().Add(-24 * time.Hour).UTC(), SubjectID: "checkout", Service: "checkout", Environment: "production",
-		Artifact: "a1", Team: "payments"}}})
+		Artifact: "a1", Team: "payments", Ideas: []string{"CHK-1"}}}}) // CHK-1 in production: a verdict can be recorded
 	must(err)
 	_, err = e.store.CreateIdea(ctx, domain.Idea{Key: "CHK-1", Title: "One-page checkout", Horizon: domain.HorizonNext, FlowType: domain.FlowFeature}, "seed")
 	must(err)

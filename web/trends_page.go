@@ -575,6 +575,12 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 		return o, err
 	}
 	periods := q.w.Buckets(q.bucket)
+	// The headline is the key result's current value (the figure every page
+	// shows) at the end of the window, or now when the window reaches today.
+	at := s.now()
+	if end := q.w.End(); end.Before(at) {
+		at = end
+	}
 	for _, obj := range objectives {
 		ot := views.ObjectiveTrend{Title: obj.Title}
 		for _, kr := range krs {
@@ -587,16 +593,18 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 			}
 			series := domain.KRProgressSeries(kr, daily, periods)
 			id := "kr-" + strconv.FormatInt(kr.ID, 10)
-			kt := views.KRTrend{ID: kr.ID, Title: kr.Title}
-			kt.Chart = views.LineChart{Title: kr.Title + " — progress per " + string(q.bucket) + " (%)", CSV: q.csvHref(id),
+			kt := views.KRTrend{ID: kr.ID, Title: kr.Title, Bucket: string(q.bucket)}
+			if kt.Reading, err = s.readKeyResult(ctx, kr, at); err != nil {
+				return o, err
+			}
+			kt.Chart = views.LineChart{Title: kr.Title + " — progress per " + string(q.bucket) + ", from the " + string(q.bucket) + "'s mean (%)", CSV: q.csvHref(id),
 				Refs: []views.RefLine{{Label: "target", Value: 100, Class: "ref-target"}, {Label: "baseline", Value: 0, Class: "ref-baseline"}}}
 			kt.Chart.XFrom, kt.Chart.XTo = q.axis()
 			kt.Table = views.DataTable{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV,
-				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of daily means)", "progress (0–1)"}}
+				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of the " + string(q.bucket) + "'s daily means)", "progress over the " + string(q.bucket) + " (1 = target)"}}
 			for _, p := range series {
 				if p.Progress != nil {
 					kt.Chart.Points = append(kt.Chart.Points, views.TimePoint{At: p.Window.BucketStart, Value: *p.Progress * 100})
-					kt.Progress = p.Progress
 				}
 				kt.Table.Rows = append(kt.Table.Rows, []string{p.Window.BucketStart.Format(domain.DateLayout), strconv.Itoa(p.Days),
 					views.CSVOptional(p.Mean), views.CSVOptional(p.Progress)})
@@ -641,11 +649,16 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 	}
 	o.Awaiting = domain.IdeasAwaitingVerdict(list, items, s.now())
 	o.AwaitingTable = views.DataTable{ID: "awaiting", Title: "Ideas in production without a verdict", CSV: q.csvHref("awaiting"),
-		Head: []string{"idea", "title", "team", "in production since", "days"}}
+		Head: []string{"idea", "title", "team", "in production since", "days", "key result"}}
 	for _, a := range o.Awaiting {
+		kr := "yes"
+		if !a.HasKeyResult {
+			kr = "no"
+		}
 		o.AwaitingTable.Rows = append(o.AwaitingTable.Rows, []string{a.Idea.Key, a.Idea.Title, a.Idea.Team,
-			a.Shipped.Format(domain.DateLayout), strconv.Itoa(a.Days)})
+			a.Shipped.Format(domain.DateLayout), strconv.Itoa(a.Days), kr})
 	}
+	o.AwaitingWithoutKR = domain.WithoutKeyResult(o.Awaiting)
 	return o, nil
 }
 

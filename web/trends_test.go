@@ -208,12 +208,12 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 	})
 	// CHK-2 reached production at D+3 09:00 = 5 March 09:00; on 10 April that is 35 days and 15 hours.
 	checkRows(t, "awaiting", getCSV(t, e, c, "/trends.csv?"+q+"&table=awaiting"), [][]string{
-		{"idea", "title", "team", "in production since", "days"},
-		{"CHK-2", "'=HYPERLINK(\"http://x\")", "payments", "2026-03-05", "35"},
+		{"idea", "title", "team", "in production since", "days", "key result"},
+		{"CHK-2", "'=HYPERLINK(\"http://x\")", "payments", "2026-03-05", "35", "yes"},
 	})
 	krRows := getCSV(t, e, c, fmt.Sprintf("/trends.csv?%s&table=kr-%d", q, kr.ID))
 	checkRows(t, "key-result progress", krRows[:4], [][]string{
-		{"week starting", "days with data", "shop.conversion (mean of daily means)", "progress (0–1)"},
+		{"week starting", "days with data", "shop.conversion (mean of the week's daily means)", "progress over the week (1 = target)"},
 		{"2026-03-02", "2", "10.5", "0.25"},
 		{"2026-03-09", "1", "11.5", "0.75"},
 		{"2026-03-16", "0", "", ""},
@@ -237,9 +237,10 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		t.Error("the reliability section must say there are no SLOs yet")
 	}
 
-	// The overview shows the handful of numbers, each linking on.
+	// The overview shows the handful of numbers, each linking on. In Now
+	// counts the open ideas the Now column shows: CHK-1 is done.
 	_, doc = e.get(c, "/")
-	for id, want := range map[string]string{"tile-shipped": "0", "tile-awaiting": "1", "tile-now": "3"} {
+	for id, want := range map[string]string{"tile-shipped": "0", "tile-awaiting": "1", "tile-now": "2"} {
 		if got := strings.TrimSpace(doc.Find(`[data-testid="` + id + `"] [data-testid="value"]`).Text()); got != want {
 			t.Errorf("overview %s = %q, want %q", id, got, want)
 		}

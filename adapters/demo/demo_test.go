@@ -644,3 +644,66 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+// TestSomeWorkIsRolledBack: the demo shows rolled back ideas (DESIGN.md 4) —
+// work whose only deployment was rolled back and never shipped again — while
+// the roadmap's shipped ideas stay in production (their ship deployment
+// sticks). Presence is decided as Throughline does (domain.PresenceOn).
+func TestSomeWorkIsRolledBack(t *testing.T) {
+	h := demo.Generate(demo.Options{End: end})
+	keys := map[string]bool{}
+	roadmap := map[string]bool{}
+	for _, i := range h.Ideas {
+		keys[i.Key] = true
+		if i.KeyResult != nil {
+			roadmap[i.Key] = true
+		}
+	}
+	keyPattern := regexp.MustCompile(domain.DefaultIdeaKeyPattern)
+	ideasOf := map[string][]string{} // change → ideas
+	packaged := map[string][]string{}
+	history := map[string][]domain.ProdDeployment{}
+	for i, p := range parseAll(t, h) {
+		switch {
+		case strings.HasPrefix(p.kind, "change."):
+			found := append(append([]string{}, p.cd.CustomData.Ideas...), keyPattern.FindAllString(p.cd.CustomData.Title+" "+p.cd.CustomData.Branch+" "+p.cd.Subject.ID, -1)...)
+			for _, k := range found {
+				if keys[k] && !slices.Contains(ideasOf[p.cd.Subject.ID], k) {
+					ideasOf[p.cd.Subject.ID] = append(ideasOf[p.cd.Subject.ID], k)
+				}
+			}
+		case p.kind == "artifact.packaged":
+			packaged[p.cd.Subject.ID] = append(packaged[p.cd.Subject.ID], p.cd.Subject.Content.Change.ID)
+		case isProduction(p) && p.kind != "service.removed":
+			svc := p.cd.Subject.ID
+			history[svc] = append(history[svc], domain.ProdDeployment{PK: int64(i), Service: svc, Artifact: p.cd.Subject.Content.ArtifactID,
+				At: p.ce.Time, Rollback: p.kind == "service.rolledback"})
+		}
+	}
+	var rolledBack []string
+	for key := range keys {
+		carries := func(artifact string) bool {
+			for _, c := range packaged[artifact] {
+				if slices.Contains(ideasOf[c], key) {
+					return true
+				}
+			}
+			return false
+		}
+		var ps []domain.Presence
+		for _, ds := range history {
+			ps = append(ps, domain.PresenceOn(ds, carries, nil))
+		}
+		if domain.RolledBackBy(ps) != nil {
+			rolledBack = append(rolledBack, key)
+			if roadmap[key] {
+				t.Errorf("roadmap idea %s is rolled back", key)
+			}
+		}
+	}
+	slices.Sort(rolledBack)
+	t.Logf("rolled back: %v", rolledBack)
+	if len(rolledBack) == 0 {
+		t.Error("no idea is rolled back: the demo does not show what a rollback does to an idea")
+	}
+}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -30,8 +31,38 @@ var flowColumns = func() []string {
 	for _, t := range domain.AllTriggers() {
 		cols = append(cols, signalColumn(t))
 	}
-	return append(cols, "updated_at")
+	return append(cols, "updated_at", "rolled_back_at", "rolled_back_by")
 }()
+
+// removalJSON is how idea_flow.rolled_back_by stores the deployment that
+// rolled an idea back.
+type removalJSON struct {
+	Service  string `json:"service"`
+	Source   string `json:"source"`
+	ID       string `json:"id"`
+	Artifact string `json:"artifact"`
+	Rollback bool   `json:"rollback"`
+}
+
+// removalColumns are a flow item's rolled_back_at and rolled_back_by values.
+func removalColumns(r *domain.Removal) (any, string) {
+	if r == nil {
+		return nil, ""
+	}
+	b, _ := json.Marshal(removalJSON{Service: r.Service, Source: r.Event.Source, ID: r.Event.ID, Artifact: r.Artifact, Rollback: r.Rollback})
+	return micros(r.At), string(b)
+}
+
+// removalFrom reads them back.
+func removalFrom(at sql.NullInt64, by string) *domain.Removal {
+	if !at.Valid {
+		return nil
+	}
+	var j removalJSON
+	_ = json.Unmarshal([]byte(by), &j) // written by removalColumns
+	return &domain.Removal{At: fromMicros(at.Int64), Service: j.Service, Event: domain.Identity{Source: j.Source, ID: j.ID},
+		Artifact: j.Artifact, Rollback: j.Rollback}
+}
 
 // nextFlowSeq takes the next change number. The row lock it takes is held
 // to commit, so on PostgreSQL flow writers commit in seq order and a reader
@@ -85,7 +116,8 @@ func (s *Store) refreshFlow(ctx context.Context, tx bun.Tx, keys []string) (bool
 		for _, us := range it.Signals {
 			v = append(v, nullMicros(us))
 		}
-		values[i] = append(v, now)
+		at, by := removalColumns(it.RolledBack)
+		values[i] = append(v, now, at, by)
 	}
 	sets := make([]string, 0, len(flowColumns)-1)
 	for _, c := range flowColumns[1:] {
@@ -109,10 +141,64 @@ type flowWork struct {
 	ideas     map[string]bool // named by an event
 	changes   map[string]bool // whose times, packaging or deployment moved
 	artifacts map[string]bool // built, tested, published or deployed
+	// services whose production deployments may have taken some idea's
+	// changes out of production, or put them back (see markReplacements)
+	services map[string]bool
 }
 
 func newFlowWork() *flowWork {
-	return &flowWork{ideas: map[string]bool{}, changes: map[string]bool{}, artifacts: map[string]bool{}}
+	return &flowWork{ideas: map[string]bool{}, changes: map[string]bool{}, artifacts: map[string]bool{}, services: map[string]bool{}}
+}
+
+// markReplacements marks the services of new production deployments that
+// may change which ideas are still in production beyond their own: a
+// rollback, a deployment of an artifact already deployed there (an older
+// version back), or one that arrived after a later deployment of the
+// service (the sequence after it is read again). A new artifact deployed in
+// order only adds its own changes, which its ideas already refresh.
+func (s *Store) markReplacements(ctx context.Context, tx bun.IDB, deployments []deploymentRow, w *flowWork) error {
+	type batch struct {
+		pks       []int64
+		artifacts []string
+		first     int64
+	}
+	bySvc := map[string]*batch{}
+	for _, d := range deployments {
+		if !d.Production || d.Kind == "removed" || w.services[d.Service] {
+			continue
+		}
+		if d.Rollback {
+			w.services[d.Service] = true
+			continue
+		}
+		b := bySvc[d.Service]
+		if b == nil {
+			b = &batch{first: d.At}
+			bySvc[d.Service] = b
+		}
+		b.pks = append(b.pks, d.EventPK)
+		b.artifacts = append(b.artifacts, d.ArtifactID)
+		b.first = min(b.first, d.At)
+	}
+	for _, svc := range keysOf(bySvc) {
+		if w.services[svc] {
+			continue
+		}
+		b := bySvc[svc]
+		n, err := tx.NewSelect().Model((*deploymentRow)(nil)).
+			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+			Where("event_pk NOT IN (?)", bun.In(b.pks)).
+			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+				return q.Where("artifact_id IN (?)", bun.In(b.artifacts)).WhereOr("at > ?", b.first)
+			}).Limit(1).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.services[svc] = true
+		}
+	}
+	return nil
 }
 
 // affectedIdeas finds the ideas linked to the work's changes and artifacts:
@@ -130,6 +216,24 @@ func (s *Store) affectedIdeas(ctx context.Context, tx bun.IDB, w *flowWork) ([]s
 		refs = append(refs, changes...)
 	}
 	refs = append(refs, arts...)
+	// Ideas in production on a marked service: a rollback there may have
+	// taken their changes out.
+	if len(w.services) > 0 {
+		var shipped []struct {
+			Key      string `bun:"idea_key"`
+			Services string `bun:"services"`
+		}
+		if err := tx.NewRaw("SELECT idea_key, services FROM idea_flow WHERE sig_deploy_production IS NOT NULL").Scan(ctx, &shipped); err != nil {
+			return nil, err
+		}
+		for _, r := range shipped {
+			for _, svc := range splitList(r.Services) {
+				if w.services[svc] {
+					out[r.Key] = true
+				}
+			}
+		}
+	}
 	for start := 0; start < len(refs); start += insertChunk {
 		var ideas []string
 		if err := tx.NewSelect().Model((*eventIdeaRow)(nil)).ColumnExpr("DISTINCT idea_key").
@@ -307,6 +411,8 @@ func (s *Store) loadFlowRows(ctx context.Context, after int64) ([]domain.FlowIte
 		typ, horizon, services string
 		archived, hasKR        bool
 		updated                int64
+		rolledBackAt           sql.NullInt64
+		rolledBackBy           string
 	)
 	for rows.Next() {
 		var it domain.FlowItem
@@ -314,13 +420,14 @@ func (s *Store) loadFlowRows(ctx context.Context, after int64) ([]domain.FlowIte
 		for i := 0; i < n; i++ {
 			dest = append(dest, &nulls[i])
 		}
-		dest = append(dest, &updated)
+		dest = append(dest, &updated, &rolledBackAt, &rolledBackBy)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, 0, err
 		}
 		it.Type, it.Horizon, it.Archived, it.HasKeyResult = domain.FlowType(typ), domain.Horizon(horizon), archived, hasKR
 		it.Services = splitList(services)
 		it.Verdict = nulls[n].Int64
+		it.RolledBack = removalFrom(rolledBackAt, rolledBackBy)
 		for i := 0; i < n; i++ {
 			it.Signals[i] = nulls[i].Int64
 		}

@@ -15,19 +15,20 @@ import (
 // ideaGraph is what links ideas to delivery records, loaded in a few
 // batched queries for many ideas at once.
 type ideaGraph struct {
-	links       map[string][]eventIdeaRow  // idea → its direct links
-	changes     map[string][]string        // idea → change ids
-	artifacts   map[string][]string        // idea → artifact ids (packaging its changes, or linked)
-	artChanges  map[string][]string        // artifact → its changes (of those ideas)
-	firstDeploy map[string]changeDeployRow // change → first production deployment anywhere
-	deployPKs   map[string][]int64         // idea → production deployments carrying its changes
-	services    map[string]map[string]bool // idea → services its changes reached in production
+	links       map[string][]eventIdeaRow   // idea → its direct links
+	changes     map[string][]string         // idea → change ids
+	artifacts   map[string][]string         // idea → artifact ids (packaging its changes, or linked)
+	artChanges  map[string][]string         // artifact → its changes (of those ideas)
+	firstDeploy map[string]changeDeployRow  // change → first production deployment anywhere
+	deployPKs   map[string][]int64          // idea → production deployments carrying its changes
+	services    map[string]map[string]bool  // idea → services its changes reached in production
+	firstOn     map[string]map[string]int64 // idea → service → first production deployment carrying its changes (µs)
 }
 
 func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*ideaGraph, error) {
 	g := &ideaGraph{links: map[string][]eventIdeaRow{}, changes: map[string][]string{}, artifacts: map[string][]string{},
 		artChanges: map[string][]string{}, firstDeploy: map[string]changeDeployRow{}, deployPKs: map[string][]int64{},
-		services: map[string]map[string]bool{}}
+		services: map[string]map[string]bool{}, firstOn: map[string]map[string]int64{}}
 	if len(keys) == 0 {
 		return g, nil
 	}
@@ -80,10 +81,20 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 					g.services[idea] = map[string]bool{}
 				}
 				g.services[idea][cd.Service] = true
+				g.noteFirstOn(idea, cd.Service, cd.DeployAt)
 			}
 		}
 	}
 	return g, nil
+}
+
+func (g *ideaGraph) noteFirstOn(idea, service string, at int64) {
+	if g.firstOn[idea] == nil {
+		g.firstOn[idea] = map[string]int64{}
+	}
+	if cur, ok := g.firstOn[idea][service]; !ok || at < cur {
+		g.firstOn[idea][service] = at
+	}
 }
 
 func contains(xs []string, x string) bool {
@@ -209,7 +220,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 	directDeploy := map[int64]deploymentRow{}
 	for start := 0; start < len(depPKs); start += insertChunk {
 		var deps []deploymentRow
-		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "at", "production", "rollback").
+		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "artifact_id", "at", "production", "rollback").
 			Where("event_pk IN (?)", bun.In(depPKs[start:min(start+insertChunk, len(depPKs))])).Scan(ctx); err != nil {
 			return nil, err
 		}
@@ -220,10 +231,17 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 
 	for key, ls := range g.links {
 		for _, l := range ls {
-			if d, ok := directDeploy[l.EventPK]; ok && d.Production && !d.Rollback && !containsPK(g.deployPKs[key], d.EventPK) {
-				g.deployPKs[key] = append(g.deployPKs[key], d.EventPK)
+			if d, ok := directDeploy[l.EventPK]; ok && d.Production && !d.Rollback {
+				if !containsPK(g.deployPKs[key], d.EventPK) {
+					g.deployPKs[key] = append(g.deployPKs[key], d.EventPK)
+				}
+				g.noteFirstOn(key, d.Service, d.At)
 			}
 		}
+	}
+	rolledBack, err := s.ideasRolledBack(ctx, db, g, directDeploy)
+	if err != nil {
+		return nil, err
 	}
 	incidents, err := s.incidentsOfDeployments(ctx, db, g.allDeployPKs())
 	if err != nil {
@@ -240,6 +258,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		if r.VerdictAt != nil {
 			it.Verdict = *r.VerdictAt
 		}
+		it.RolledBack = rolledBack[r.Key]
 		sig := &it.Signals
 		note := func(t domain.Trigger, us int64) {
 			if us != 0 && (sig[t] == 0 || us < sig[t]) {
@@ -309,7 +328,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 		for _, pk := range g.deployPKs[r.Key] {
 			incs = append(incs, incidents[pk]...)
 		}
-		if op := domain.OperateAt(sig.At(domain.TrigDeployProd), incs); !op.IsZero() {
+		if op := domain.OperateWhileLive(sig.At(domain.TrigDeployProd), incs, it.RolledBack); !op.IsZero() {
 			note(domain.TrigOperate, op.UnixMicro())
 			if it.HasKeyResult {
 				note(domain.TrigKeyResult, op.UnixMicro())
@@ -351,103 +370,6 @@ func (s *Store) incidentsOfDeployments(ctx context.Context, db bun.IDB, pks []in
 		}
 	}
 	return out, nil
-}
-
-// IdeaLinks lists what is linked to one idea.
-func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error) {
-	var out domain.IdeaLinks
-	g, err := s.loadIdeaGraph(ctx, s.db, []string{key})
-	if err != nil {
-		return out, err
-	}
-	changes := g.changes[key]
-	if len(changes) > 0 {
-		var rows []changeRow
-		if err := s.db.NewSelect().Model(&rows).Where("change_id IN (?)", bun.In(changes)).Order("first_at").Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, r := range rows {
-			lc := domain.LinkedChange{ID: r.ChangeID, Repository: r.Repository, Start: fromMicros(r.FirstAt), Merged: fromMicrosPtr(r.MergedAt)}
-			if cd, ok := g.firstDeploy[r.ChangeID]; ok {
-				lc.InProduction = fromMicros(cd.DeployAt)
-			}
-			out.Changes = append(out.Changes, lc)
-		}
-	}
-	arts := g.artifacts[key]
-	runPKs := map[int64]bool{}
-	for _, l := range g.links[key] {
-		if k := domain.EventKind(l.Kind); k.IsBuild() || k.IsTestRun() {
-			runPKs[l.EventPK] = true
-		}
-	}
-	var runs []runRow
-	q := s.db.NewSelect().Model(&runs).Order("at")
-	switch {
-	case len(arts) > 0 && len(runPKs) > 0:
-		q = q.Where("artifact_id IN (?) OR event_pk IN (?)", bun.In(arts), bun.In(pkList(runPKs)))
-	case len(arts) > 0:
-		q = q.Where("artifact_id IN (?)", bun.In(arts))
-	case len(runPKs) > 0:
-		q = q.Where("event_pk IN (?)", bun.In(pkList(runPKs)))
-	default:
-		q = nil
-	}
-	if q != nil {
-		if err := q.Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, r := range runs {
-			out.Runs = append(out.Runs, domain.LinkedRun{Kind: domain.EventKind(r.Kind), SubjectID: r.SubjectID, Artifact: r.ArtifactID,
-				Environment: r.Environment, Outcome: domain.Outcome(r.Outcome), At: fromMicros(r.At)})
-		}
-	}
-	if len(arts) > 0 {
-		var artRows []artifactRow
-		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(arts)).Scan(ctx); err != nil {
-			return out, err
-		}
-		for _, a := range artRows {
-			out.Artifacts = append(out.Artifacts, domain.LinkedArtifact{ID: a.ArtifactID, Packaged: fromMicrosPtr(a.PackagedAt), Published: fromMicrosPtr(a.PublishedAt)})
-		}
-		sort.Slice(out.Artifacts, func(i, j int) bool { return out.Artifacts[i].Packaged.Before(out.Artifacts[j].Packaged) })
-		type depRow struct {
-			deploymentRow
-			Failed *bool `bun:"failed"`
-		}
-		var deps []depRow
-		if err := s.db.NewSelect().TableExpr("deployments AS d").ColumnExpr("d.*, df.failed").
-			Join("LEFT JOIN deployment_facts AS df ON df.event_pk = d.event_pk").
-			Where("d.artifact_id IN (?)", bun.In(arts)).Where("d.kind IN (?)", bun.In(deployKinds)).Order("d.at").Scan(ctx, &deps); err != nil {
-			return out, err
-		}
-		for _, d := range deps {
-			out.Deployments = append(out.Deployments, domain.LinkedDeployment{
-				Event: domain.Identity{Source: d.Source, ID: d.EventID}, Service: d.Service, Environment: d.Environment,
-				Artifact: d.ArtifactID, At: fromMicros(d.At), Production: d.Production, Rollback: d.Rollback, Failed: d.Failed != nil && *d.Failed,
-			})
-		}
-	}
-	incidents, err := s.incidentsOfDeployments(ctx, s.db, g.deployPKs[key])
-	if err != nil {
-		return out, err
-	}
-	for pk, incs := range incidents {
-		for _, inc := range incs {
-			out.Incidents = append(out.Incidents, domain.IncidentRecord{Incident: inc, DeploymentPK: pk})
-		}
-	}
-	sort.Slice(out.Incidents, func(i, j int) bool { return out.Incidents[i].Incident.Start.Before(out.Incidents[j].Incident.Start) })
-	return out, nil
-}
-
-func pkList(m map[int64]bool) []int64 {
-	out := make([]int64, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 // matchingSeries returns the ids of a metric's series whose attributes

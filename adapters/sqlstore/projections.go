@@ -383,6 +383,9 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 				fw.artifacts[d.ArtifactID] = true
 			}
 		}
+		if err := s.markReplacements(ctx, tx, deployments, fw); err != nil {
+			return fmt.Errorf("find ideas to refresh: %w", err)
+		}
 		ideas, err := s.affectedIdeas(ctx, tx, fw)
 		if err != nil {
 			return fmt.Errorf("find ideas to refresh: %w", err)

@@ -57,7 +57,8 @@ func clearEventSignals(ctx context.Context, tx bun.Tx) error {
 	if err != nil {
 		return err
 	}
-	sets := []string{"seq = ?", "services = (SELECT i.services FROM ideas AS i WHERE i.key = idea_flow.idea_key)"}
+	sets := []string{"seq = ?", "services = (SELECT i.services FROM ideas AS i WHERE i.key = idea_flow.idea_key)",
+		"rolled_back_at = NULL", "rolled_back_by = ''"}
 	for _, t := range domain.AllTriggers() {
 		if t != domain.TrigIdeaCreated && t != domain.TrigIdeaPlanned {
 			sets = append(sets, signalColumn(t)+" = NULL")

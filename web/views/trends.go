@@ -96,6 +96,8 @@ type OutcomeTrends struct {
 	VerdictTable  DataTable
 	Awaiting      []domain.AwaitingVerdict
 	AwaitingTable DataTable
+	// AwaitingWithoutKR counts those with no key result to judge against.
+	AwaitingWithoutKR int
 }
 
 // ObjectiveTrend is an objective's key results over time.
@@ -106,11 +108,14 @@ type ObjectiveTrend struct {
 
 // KRTrend is a key result's progress per period.
 type KRTrend struct {
-	ID       int64
-	Title    string
-	Progress *float64 // latest period with data
-	Chart    LineChart
-	Table    DataTable
+	ID    int64
+	Title string
+	// Reading is the key result's current value at the window's end, the
+	// figure every page shows; the chart's points are per-period means.
+	Reading domain.KRReading
+	Bucket  string // week or month: what each chart point averages
+	Chart   LineChart
+	Table   DataTable
 }
 
 // FlowTrends is the flow section: per value stream per month.
