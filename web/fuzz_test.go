@@ -61,11 +61,13 @@ func newHostileEnv(tb testing.TB, dialect sqlstore.Dialect) *hostileEnv {
 	}
 	e := &hostileEnv{handler: s.Handler(), store: store}
 	e.seed(tb)
+	e.seedExtremeDates(tb) // extreme_dates_test.go
 	return e
 }
 
 // seed stores a user, a token, the CDEvents conformance examples, telemetry,
-// an objective with a key result, an idea, a value stream and an SLO.
+// an objective with a key result, an idea, a value stream and an SLO;
+// seedExtremeDates adds events from 1970 and 9999.
 func (e *hostileEnv) seed(tb testing.TB) {
 	tb.Helper()
 	ctx := context.Background()
@@ -288,6 +290,7 @@ func FuzzGETQueries(f *testing.F) {
 		"to=2026-02-30", "bucket=year", "compare=everything", "table=", "limit=-1", "limit=99999999999999999999", "stream=1e3",
 		"stream=-1", "source=&id=", "%zz", "service=%00", "service=%ff", "attr.=x&attr.a=1&attr.a=2", "horizon=soon", "objective=x",
 		"from=2026-03-01T10:00:00%2B14:00&to=2026-03-01T10:00:00-12:00&bucket=minute", "next=%2F%2Fevil.example",
+		"from=1970-01-01&to=1970-03-31", "from=9999-10-01&to=9999-12-31", "from=1999-12-31", "to=2027-03-21", "from=0&to=253402300799999",
 	} {
 		for _, i := range []int{1, 3, 4, 5, 6, 12, 28, 29, 30, 31, 32, 37, 40} {
 			f.Add(uint8(i), q)

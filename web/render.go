@@ -37,6 +37,8 @@ func (s *Server) page(c echo.Context, title, section string) views.Page {
 		Assets:  s.deps.Assets,
 		Flash:   s.takeFlash(c),
 		URL:     c.Request().URL,
+		DateMin: firstWindowDay.Format(domain.DateLayout),
+		DateMax: lastWindowDay(s.now()).Format(domain.DateLayout),
 	}
 }
 
