@@ -487,7 +487,7 @@ func MonteCarloDays(items int, sample []int, trials int, seed uint64) []float64 
 }
 
 // HumanSeconds writes a duration in seconds the way people read one:
-// 45 s, 12 min, 5.2 h, 3 d.
+// 45 s, 12 min, 5.2 h, 3 d, and past two years 56.9 y.
 func HumanSeconds(s float64) string {
 	trim := func(x string) string { return strings.TrimSuffix(x, ".0") }
 	switch a := math.Abs(s); {
@@ -497,7 +497,11 @@ func HumanSeconds(s float64) string {
 		return fmt.Sprintf("%.0f min", s/60)
 	case a < 48*3600:
 		return trim(fmt.Sprintf("%.1f", s/3600)) + " h"
-	default:
+	case a < 2*365.25*86400:
 		return trim(fmt.Sprintf("%.1f", s/86400)) + " d"
+	default:
+		// Years, which only a wrong clock makes (an event dated 1970):
+		// "56.9 y" reads where "20791.3 d" does not.
+		return trim(fmt.Sprintf("%.1f", s/(365.25*86400))) + " y"
 	}
 }

@@ -685,3 +685,24 @@ func TestStageMarksAndConstraintRuleValidate(t *testing.T) {
 		t.Errorf("lowest thresholds: %v %+v", errs, ok.ConstraintRule())
 	}
 }
+
+func TestHumanSeconds(t *testing.T) {
+	const day = 86400.0
+	for _, tc := range []struct {
+		s    float64
+		want string
+	}{
+		{0, "0 s"}, {45, "45 s"}, {89, "89 s"}, {90, "2 min"}, {12 * 60, "12 min"},
+		{90 * 60, "1.5 h"}, {5.2 * 3600, "5.2 h"}, {48 * 3600, "2 d"}, {3 * day, "3 d"},
+		{400 * day, "400 d"}, {730 * day, "730 d"},
+		// Past two years (731 d = 2 years of 365.25 d, minus 12 h): years.
+		{731 * day, "2 y"},
+		// 1970-01-02 03:04:05 to 2026-12-05 00:00:00: 20790.9 days.
+		{float64(20790*86400 + 75355), "56.9 y"},
+		{-3 * day, "-3 d"},
+	} {
+		if got := HumanSeconds(tc.s); got != tc.want {
+			t.Errorf("HumanSeconds(%v) = %q; want %q", tc.s, got, tc.want)
+		}
+	}
+}

@@ -147,6 +147,14 @@ func (s *Server) annotationQuery(fromText, toText, kind string) (annotationQuery
 	if to.Before(from) {
 		return q, domain.Errorf(domain.EINVALID, "The range ends (%s) before it starts (%s).", to.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339))
 	}
+	for _, end := range []struct {
+		name string
+		at   time.Time
+	}{{"from", from}, {"to", to}} {
+		if err := checkWindowDay(end.name, end.at, now); err != nil {
+			return q, err
+		}
+	}
 	if w, _ := domain.NewWindow(from, to); w.Days() > maxWindowDays {
 		return q, domain.Errorf(domain.EINVALID, "The range covers %d days; the limit is %d.", w.Days(), maxWindowDays)
 	}

@@ -31,21 +31,44 @@ func (s *Server) renderSignIn(c echo.Context, status int, email, next, msg strin
 func (s *Server) handleSignIn(c echo.Context) error {
 	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
 	ctx := c.Request().Context()
+	key, ok, err := s.signInKey(c, email, next)
+	if !ok {
+		return err
+	}
 	u, err := s.deps.Auth.Authenticate(ctx, email, password)
 	if err != nil {
 		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+			s.signIns.failures.failed(key, s.now())
 			s.log.Info("sign-in failed", "ip", c.RealIP())
 			return s.renderSignIn(c, http.StatusUnauthorized, email, next, domain.ErrorMessage(err))
 		}
 		return err
+	}
+	s.signIns.failures.succeeded(key)
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	s.rememberDevice(c, u.Email)
+	s.log.Info("signed in", "user_id", u.ID, "role", u.Role)
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+// startSession signs u in: a new session, replacing any the browser held,
+// and a new CSRF binding, so that no token from before works after.
+func (s *Server) startSession(c echo.Context, u *domain.User) error {
+	ctx := c.Request().Context()
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := s.deps.Auth.DeleteSession(ctx, ck.Value); err != nil {
+			return err
+		}
 	}
 	secret, err := s.deps.Auth.CreateSession(ctx, u.ID, s.cfg.SessionTTL)
 	if err != nil {
 		return err
 	}
 	s.setCookie(c, sessionCookie, secret, s.cfg.SessionTTL)
-	s.log.Info("signed in", "user_id", u.ID, "role", u.Role)
-	return c.Redirect(http.StatusSeeOther, safeNext(next))
+	s.newCSRFBinding(c)
+	return nil
 }
 
 func (s *Server) handleSignOut(c echo.Context) error {
@@ -55,6 +78,7 @@ func (s *Server) handleSignOut(c echo.Context) error {
 		}
 	}
 	s.clearCookie(c, sessionCookie)
+	s.newCSRFBinding(c)
 	return c.Redirect(http.StatusSeeOther, "/signin")
 }
 

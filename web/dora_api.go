@@ -15,6 +15,25 @@ import (
 // maxWindowDays bounds a DORA window (three years).
 const maxWindowDays = 1100
 
+// Windows are days from firstWindowDay to a year after today. Delivery data
+// from before 2000, or years ahead, comes from a broken clock (a zero Unix
+// time is 1970); a window reaching it shows decades of nothing, or the
+// junk, where people meant a quarter.
+var firstWindowDay = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// lastWindowDay is the latest day a window may reach.
+func lastWindowDay(today time.Time) time.Time { return domain.Midnight(today).AddDate(1, 0, 0) }
+
+// checkWindowDay refuses a day outside the windows' range, saying which
+// range, for the query parameter name.
+func checkWindowDay(name string, t, today time.Time) error {
+	if last, day := lastWindowDay(today), domain.Midnight(t); day.Before(firstWindowDay) || day.After(last) {
+		return domain.Errorf(domain.EINVALID, "%s must be a day from %s to %s (a year from today), not %s.",
+			name, firstWindowDay.Format(domain.DateLayout), last.Format(domain.DateLayout), t.UTC().Format(domain.DateLayout))
+	}
+	return nil
+}
+
 // windowQuery reads from and to. Without them the window is the last 90
 // days, today included.
 func (s *Server) windowQuery(c echo.Context) (domain.Window, error) {
@@ -33,7 +52,7 @@ func (s *Server) windowQueryFrom(c echo.Context, defaultFrom func(to time.Time) 
 		if err != nil {
 			return time.Time{}, domain.Errorf(domain.EINVALID, "%s must be a date written YYYY-MM-DD, not %q.", name, v)
 		}
-		return t, nil
+		return t, checkWindowDay(name, t, today)
 	}
 	to, err := parse("to", today)
 	if err != nil {

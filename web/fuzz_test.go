@@ -61,11 +61,13 @@ func newHostileEnv(tb testing.TB, dialect sqlstore.Dialect) *hostileEnv {
 	}
 	e := &hostileEnv{handler: s.Handler(), store: store}
 	e.seed(tb)
+	e.seedExtremeDates(tb) // extreme_dates_test.go
 	return e
 }
 
 // seed stores a user, a token, the CDEvents conformance examples, telemetry,
-// an objective with a key result, an idea, a value stream and an SLO.
+// an objective with a key result, an idea, a value stream and an SLO;
+// seedExtremeDates adds events from 1970 and 9999.
 func (e *hostileEnv) seed(tb testing.TB) {
 	tb.Helper()
 	ctx := context.Background()
@@ -288,6 +290,7 @@ func FuzzGETQueries(f *testing.F) {
 		"to=2026-02-30", "bucket=year", "compare=everything", "table=", "limit=-1", "limit=99999999999999999999", "stream=1e3",
 		"stream=-1", "source=&id=", "%zz", "service=%00", "service=%ff", "attr.=x&attr.a=1&attr.a=2", "horizon=soon", "objective=x",
 		"from=2026-03-01T10:00:00%2B14:00&to=2026-03-01T10:00:00-12:00&bucket=minute", "next=%2F%2Fevil.example",
+		"from=1970-01-01&to=1970-03-31", "from=9999-10-01&to=9999-12-31", "from=1999-12-31", "to=2027-03-21", "from=0&to=253402300799999",
 	} {
 		for _, i := range []int{1, 3, 4, 5, 6, 12, 28, 29, 30, 31, 32, 37, 40} {
 			f.Add(uint8(i), q)
@@ -551,11 +554,12 @@ func FuzzOverrideAPI(f *testing.F) {
 	})
 }
 
-// FuzzFlashCookie sends any flash cookie, which the next page reads and
-// shows: it is shown escaped, or not at all.
+// FuzzFlashCookie sends any flash cookie, which the next page reads: one
+// the server did not sign is never shown (and nothing is unescaped).
 func FuzzFlashCookie(f *testing.F) {
 	e := newHostileEnv(f, sqlstore.SQLite)
-	for _, s := range []string{"success%7CIdea+CHK-1+created.", "error%7C%3Cscript%3Ealert(1)%3C%2Fscript%3E", "warn|", "nope%7Cx", "%zz", "success%7C%00"} {
+	for _, s := range []string{"success%7CIdea+CHK-1+created.", "error%7C%3Cscript%3Ealert(1)%3C%2Fscript%3E", "warn|", "nope%7Cx", "%zz", "success%7C%00",
+		"AAAAAAAAAAAAAAAAAAAAAA.success%7Cforged", ".success%7Cx", "x.y.z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, value string) {
@@ -566,6 +570,9 @@ func FuzzFlashCookie(f *testing.F) {
 		checkAnswer(t, "/roadmap with flash "+value, rec)
 		if strings.Contains(rec.Body.String(), "<script>alert") {
 			t.Fatalf("flash %q shown unescaped", value)
+		}
+		if strings.Contains(rec.Body.String(), `role="status"`) {
+			t.Fatalf("flash %q, not signed by the server, was shown", value)
 		}
 	})
 }
@@ -592,6 +599,45 @@ func FuzzSignIn(f *testing.F) {
 		checkForm(t, "POST /signin", body, rec)
 		if loc := rec.Header().Get("Location"); rec.Code == http.StatusSeeOther && (!strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//")) {
 			t.Fatalf("sign-in sends %q to %q", next, loc)
+		}
+	})
+}
+
+// FuzzSignInDeviceCookie signs in to an account held up by failed guesses,
+// with the right password and any device cookie, from a new address each
+// time: no cookie the server did not sign lifts the account's wait.
+func FuzzSignInDeviceCookie(f *testing.F) {
+	e := newHostileEnv(f, sqlstore.SQLite)
+	if _, err := e.store.CreateUser(context.Background(), "locked@example.com", domain.RoleViewer, testPassword); err != nil {
+		f.Fatal(err)
+	}
+	post := func(addr, password, device string) *httptest.ResponseRecorder {
+		body := url.Values{"email": {"locked@example.com"}, "password": {password}}.Encode()
+		req := httptest.NewRequest(http.MethodPost, "/signin", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.RemoteAddr = addr + ":1234"
+		if device != "" {
+			req.Header.Set("Cookie", "throughline_device="+device)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return rec
+	}
+	// The server's clock stands still: the wait never ends.
+	for i := 0; i < 6; i++ {
+		post("192.0.2."+strconv.Itoa(i), "guess", "")
+	}
+	for _, s := range []string{"", "x", "a.b.c", "AAAAAAAAAAAAAAAAAAAAAA.99999999999.AAAAAAAAAAAAAAAAAAAAAA", "..", strings.Repeat("a", 5000) + ".1.x", "a.-1.b"} {
+		f.Add(s)
+	}
+	var n uint32
+	f.Fuzz(func(t *testing.T, device string) {
+		n++
+		rec := post("10."+strconv.Itoa(int(n>>16&255))+"."+strconv.Itoa(int(n>>8&255))+"."+strconv.Itoa(int(n&255)), testPassword, device)
+		checkAnswer(t, "POST /signin with device cookie "+device, rec)
+		if rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("device cookie %q: %d; want 429 (the account is held up)", device, rec.Code)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,8 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/throughline/throughline/domain"
 )
@@ -114,44 +113,6 @@ func (s *Server) secure(c echo.Context) bool {
 	return s.cfg.TrustProxy && strings.EqualFold(c.Request().Header.Get(echo.HeaderXForwardedProto), "https")
 }
 
-// csrfMiddleware protects every state-changing page request. Browsers that
-// send Sec-Fetch-Site are checked by it; others must echo the token from the
-// CSRF cookie in the form field or the X-CSRF-Token header (htmx sends it).
-func (s *Server) csrfMiddleware() (echo.MiddlewareFunc, error) {
-	build := func(secure bool) (echo.MiddlewareFunc, error) {
-		return middleware.CSRFConfig{
-			TokenLookup:    "form:_csrf,header:X-CSRF-Token",
-			ContextKey:     ctxCSRF,
-			CookieName:     csrfCookie,
-			CookiePath:     "/",
-			CookieHTTPOnly: true,
-			CookieSecure:   secure,
-			CookieSameSite: http.SameSiteLaxMode,
-			CookieMaxAge:   int((12 * time.Hour).Seconds()),
-			ErrorHandler: func(err error, c echo.Context) error {
-				return domain.Errorf(domain.EFORBIDDEN, "This form has expired or did not come from Throughline. Reload the page and try again.")
-			},
-		}.ToMiddleware()
-	}
-	plain, err := build(false)
-	if err != nil {
-		return nil, err
-	}
-	secured, err := build(true)
-	if err != nil {
-		return nil, err
-	}
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		p, sec := plain(next), secured(next)
-		return func(c echo.Context) error {
-			if s.secure(c) {
-				return sec(c)
-			}
-			return p(c)
-		}
-	}, nil
-}
-
 // loadSession puts the signed-in user, if any, into the request context.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -237,27 +198,6 @@ func requireScope(scope domain.Scope) echo.MiddlewareFunc {
 	}
 }
 
-// limitSignIn slows down password guessing: a few attempts per minute per
-// client address.
-func (s *Server) limitSignIn() echo.MiddlewareFunc {
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(float64(s.cfg.SignInRate) / 60),
-		Burst:     s.cfg.SignInRate,
-		ExpiresIn: 10 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", "60")
-			return s.renderSignIn(c, http.StatusTooManyRequests, c.FormValue("email"), c.FormValue("next"),
-				"Too many sign-in attempts from your address. Wait a minute and try again.")
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return domain.Errorf(domain.EFORBIDDEN, "Could not identify your address.")
-		},
-	})
-}
-
 func (s *Server) setCookie(c echo.Context, name, value string, maxAge time.Duration) {
 	c.SetCookie(&http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: int(maxAge.Seconds()),
@@ -279,4 +219,14 @@ func randomToken(n int) string {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomHex returns n random bytes in hexadecimal: letters and digits that no
+// escaping changes.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
 }

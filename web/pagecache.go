@@ -19,13 +19,12 @@ import (
 )
 
 // Pages that only read rollups are cached per user and URL for the version of
-// the data they show. They are rendered with placeholders where the
-// per-request CSRF token and CSP nonce go, which are filled in when served.
-const (
-	csrfPlaceholder  = "__TL_CSRF_PLACEHOLDER__"
-	noncePlaceholder = "__TL_NONCE_PLACEHOLDER__"
-	pageCacheSize    = 512
-)
+// the data they show. The per-request CSRF token and CSP nonce are left out
+// of the cached bytes and put back, when served, at the byte offsets where
+// the template wrote them — never wherever some text looks like them: an
+// idea's title holding a placeholder must show the placeholder, not the
+// viewer's token.
+const pageCacheSize = 512
 
 type pageCache struct {
 	mu      sync.Mutex
@@ -35,7 +34,14 @@ type pageCache struct {
 type cachedPage struct {
 	version int64
 	status  int
-	html    []byte
+	html    []byte     // the page without its per-request values
+	slots   []pageSlot // where they go, in order
+}
+
+// pageSlot is where the template wrote a per-request value.
+type pageSlot struct {
+	at    int  // byte offset in html
+	nonce bool // the CSP nonce; else the CSRF token
 }
 
 func (c *pageCache) get(key string, version int64) (cachedPage, bool) {
@@ -86,13 +92,16 @@ func (s *Server) renderCachedBuild(c echo.Context, version int64, build func() (
 				return nil, err
 			}
 			p := s.page(c, title, section)
-			p.CSRF, p.Nonce = csrfPlaceholder, noncePlaceholder
+			// Markers made for this rendering alone: no stored text can
+			// hold them, so every one found was written by the template.
+			p.CSRF, p.Nonce = "tlcsrf"+randomHex(16), "tlnonce"+randomHex(16)
 			buf := templ.GetBuffer()
 			defer templ.ReleaseBuffer(buf)
 			if err := page(p).Render(c.Request().Context(), buf); err != nil {
 				return nil, err
 			}
-			e := cachedPage{version: version, status: http.StatusOK, html: bytes.Clone(buf.Bytes())}
+			html, slots := cutMarkers(buf.Bytes(), p.CSRF, p.Nonce)
+			e := cachedPage{version: version, status: http.StatusOK, html: html, slots: slots}
 			s.pages.put(key, e)
 			return e, nil
 		}
@@ -109,10 +118,44 @@ func (s *Server) renderCachedBuild(c echo.Context, version int64, build func() (
 		}
 		entry = v.(cachedPage)
 	}
-	html := bytes.ReplaceAll(entry.html, []byte(csrfPlaceholder), []byte(csrfToken(c)))
-	html = bytes.ReplaceAll(html, []byte(noncePlaceholder), []byte(nonce(c)))
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.HTMLBlob(entry.status, html)
+	return c.HTMLBlob(entry.status, entry.fill(csrfToken(c), nonce(c)))
+}
+
+// cutMarkers removes the two markers from a rendered page and records where
+// each one was.
+func cutMarkers(page []byte, csrfMark, nonceMark string) ([]byte, []pageSlot) {
+	out := make([]byte, 0, len(page))
+	var slots []pageSlot
+	for {
+		i, j := bytes.Index(page, []byte(csrfMark)), bytes.Index(page, []byte(nonceMark))
+		if i < 0 && j < 0 {
+			return append(out, page...), slots
+		}
+		mark, isNonce := csrfMark, false
+		if i < 0 || (j >= 0 && j < i) {
+			i, mark, isNonce = j, nonceMark, true
+		}
+		out = append(out, page[:i]...)
+		slots = append(slots, pageSlot{at: len(out), nonce: isNonce})
+		page = page[i+len(mark):]
+	}
+}
+
+// fill writes the page with this request's token and nonce in their slots.
+func (p cachedPage) fill(csrf, nonce string) []byte {
+	out := make([]byte, 0, len(p.html)+len(p.slots)*max(len(csrf), len(nonce)))
+	last := 0
+	for _, sl := range p.slots {
+		out = append(out, p.html[last:sl.at]...)
+		if sl.nonce {
+			out = append(out, nonce...)
+		} else {
+			out = append(out, csrf...)
+		}
+		last = sl.at
+	}
+	return append(out, p.html[last:]...)
 }
 
 // viewTTL is how long the roadmap and the overview may be served as rendered

@@ -1,13 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/throughline/throughline/domain"
 	"github.com/throughline/throughline/web"
@@ -106,5 +111,69 @@ func TestReadersShareOneRendering(t *testing.T) {
 	wg.Wait()
 	if n := counting.ideas.Load(); n != 1 {
 		t.Errorf("16 readers at once read the ideas %d times, want 1", n)
+	}
+}
+
+// A cached page gets each reader's CSRF token and nonce where the template
+// wrote them and nowhere else: an idea titled with the cache's placeholder
+// strings (or anything else) shows its title to every reader, never their
+// token or nonce; the token served works.
+func TestCachedPagesNeverFillUserText(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := context.Background()
+	const title = "Ship __TL_CSRF_PLACEHOLDER__ and __TL_NONCE_PLACEHOLDER__ now"
+	if _, err := e.store.CreateIdea(ctx, domain.Idea{Key: "CHK-1", Title: title, Horizon: domain.HorizonNext, FlowType: domain.FlowFeature}, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	e.user("pm@example.com", domain.RoleEditor)
+	e.user("viewer@example.com", domain.RoleViewer)
+	for _, who := range []string{"pm@example.com", "viewer@example.com"} {
+		c := e.signIn(who)
+		for _, path := range []string{"/roadmap", "/roadmap", "/", "/"} { // the second of each from the cache
+			resp, err := c.Get(e.srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			doc, _ := goquery.NewDocumentFromReader(bytes.NewReader(raw))
+			_, nonce, _ := strings.Cut(resp.Header.Get("Content-Security-Policy"), "'nonce-")
+			nonce, _, _ = strings.Cut(nonce, "'")
+			token, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
+			if resp.StatusCode != http.StatusOK || nonce == "" || token == "" {
+				t.Fatalf("%s %s: %d, nonce %q, token %q", who, path, resp.StatusCode, nonce, token)
+			}
+			if path == "/roadmap" && !strings.Contains(doc.Find(`[data-testid="idea-card"][data-key="CHK-1"]`).Text(), title) {
+				t.Errorf("%s %s: the card does not show the title as typed: %q", who, path, doc.Find(`[data-key="CHK-1"]`).Text())
+			}
+			if strings.Contains(doc.Text(), token) || strings.Contains(doc.Text(), nonce) {
+				t.Errorf("%s %s: the text holds the reader's token or nonce", who, path)
+			}
+			// Every place the template writes them got this request's.
+			doc.Find(`input[name="_csrf"]`).Each(func(_ int, s *goquery.Selection) {
+				if v, _ := s.Attr("value"); v != token {
+					t.Errorf("%s %s: forms carry different tokens", who, path)
+				}
+			})
+			if hx, _ := doc.Find("body").Attr("hx-headers"); !strings.Contains(hx, token) {
+				t.Errorf("%s %s: htmx's header %q lacks the token", who, path, hx)
+			}
+			doc.Find("script").Each(func(_ int, s *goquery.Selection) {
+				if v, _ := s.Attr("nonce"); v != nonce {
+					t.Errorf("%s %s: script nonce %q; the policy's is %q", who, path, v, nonce)
+				}
+			})
+			if bytes.Contains(raw, []byte("tlcsrf")) || bytes.Contains(raw, []byte("tlnonce")) {
+				t.Errorf("%s %s: a marker was left in the page", who, path)
+			}
+		}
+	}
+	// The token a cached page carries is the one that works.
+	pm := e.signIn("pm@example.com")
+	e.get(pm, "/roadmap")
+	_, doc := e.get(pm, "/roadmap")
+	token, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	if resp, _ := e.post(pm, "/ideas/CHK-1/move", url.Values{"_csrf": {token}, "horizon": {"now"}, "return": {"/roadmap"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a move with the cached page's token: %d", resp.StatusCode)
 	}
 }

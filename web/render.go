@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/hmac"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,11 +37,12 @@ func (s *Server) page(c echo.Context, title, section string) views.Page {
 		Assets:  s.deps.Assets,
 		Flash:   s.takeFlash(c),
 		URL:     c.Request().URL,
+		DateMin: firstWindowDay.Format(domain.DateLayout),
+		DateMax: lastWindowDay(s.now()).Format(domain.DateLayout),
 	}
 }
 
-// csrfToken is the token forms carry. Browsers that send Sec-Fetch-Site get
-// a placeholder: the middleware trusts that header for them instead.
+// csrfToken is the token forms carry, bound to the session (csrf.go).
 func csrfToken(c echo.Context) string {
 	t, _ := c.Get(ctxCSRF).(string)
 	return t
@@ -54,18 +57,33 @@ func nonce(c echo.Context) string {
 // cookie of more than 4 KiB is dropped by browsers and refused by proxies.
 const maxFlash = 1000
 
-// flash stores a one-off message for the next page, after a redirect.
+// flash stores a one-off message for the next page, after a redirect. The
+// cookie is signed: whoever can plant a cookie for this site (a sibling
+// subdomain, a network attacker on plain HTTP) cannot make Throughline say
+// something it did not.
 func (s *Server) flash(c echo.Context, kind, msg string) {
-	s.setCookie(c, flashCookie, url.QueryEscape(kind+"|"+domain.Shorten(msg, maxFlash)), time.Minute)
+	payload := url.QueryEscape(kind + "|" + domain.Shorten(msg, maxFlash))
+	s.setCookie(c, flashCookie, s.flashMAC(payload)+"."+payload, time.Minute)
 }
 
+// flashMAC signs a flash cookie's payload: 128 bits of HMAC-SHA256.
+func (s *Server) flashMAC(payload string) string {
+	return base64.RawURLEncoding.EncodeToString(mac(s.keys.flash, payload)[:16])
+}
+
+// takeFlash reads and clears the flash message; one whose signature does not
+// match is dropped unread.
 func (s *Server) takeFlash(c echo.Context) *views.Flash {
 	ck, err := c.Cookie(flashCookie)
 	if err != nil || ck.Value == "" {
 		return nil
 	}
 	s.clearCookie(c, flashCookie)
-	v, err := url.QueryUnescape(ck.Value)
+	sig, payload, ok := strings.Cut(ck.Value, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(s.flashMAC(payload))) {
+		return nil
+	}
+	v, err := url.QueryUnescape(payload)
 	if err != nil {
 		return nil
 	}

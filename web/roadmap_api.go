@@ -297,6 +297,9 @@ func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd 
 	return out, nil
 }
 
+// toLinksJSON writes an idea's links. A time the store has as zero is null,
+// never the year 1: the store keeps "never" as 0, which is also the Unix
+// epoch a producer with a zeroed clock sends.
 func toLinksJSON(l domain.IdeaLinks) *linksJSON {
 	out := &linksJSON{Changes: []map[string]any{}, Runs: []map[string]any{}, Artifacts: []map[string]any{}, Deployments: []map[string]any{}, Incidents: []ideaIncidentJSON{}}
 	for _, c := range l.Changes {
@@ -305,14 +308,14 @@ func toLinksJSON(l domain.IdeaLinks) *linksJSON {
 	}
 	for _, r := range l.Runs {
 		out.Runs = append(out.Runs, map[string]any{"kind": string(r.Kind), "id": r.SubjectID, "artifact": r.Artifact,
-			"environment": r.Environment, "outcome": string(r.Outcome), "at": r.At.UTC()})
+			"environment": r.Environment, "outcome": string(r.Outcome), "at": timePtr(r.At)})
 	}
 	for _, a := range l.Artifacts {
 		out.Artifacts = append(out.Artifacts, map[string]any{"id": a.ID, "packaged_at": timePtr(a.Packaged), "published_at": timePtr(a.Published)})
 	}
 	for _, d := range l.Deployments {
 		dj := map[string]any{"id": d.Event.ID, "source": d.Event.Source, "service": d.Service,
-			"environment": d.Environment, "artifact": d.Artifact, "time": d.At.UTC(), "production": d.Production, "rollback": d.Rollback, "failed": d.Failed,
+			"environment": d.Environment, "artifact": d.Artifact, "time": timePtr(d.At), "production": d.Production, "rollback": d.Rollback, "failed": d.Failed,
 			"carries_idea": d.Carries, "took_out_of_production": d.TookOut, "rolled_back_by": nil}
 		if r := d.RolledBackBy; r != nil {
 			dj["rolled_back_by"] = eventRef{ID: r.ID, Source: r.Source}

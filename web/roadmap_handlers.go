@@ -711,8 +711,11 @@ func metricQuery(c echo.Context, now time.Time) (map[string]string, time.Time, t
 	if !to.After(from) {
 		return nil, from, to, "", domain.Errorf(domain.EINVALID, "to must be after from.")
 	}
-	if from.Year() < 1970 || to.Year() > 9999 { // the years events may carry, and JSON can write
-		return nil, from, to, "", domain.Errorf(domain.EINVALID, "from and to must fall between 1970 and 9999.")
+	if err := checkWindowDay("from", from, now); err != nil {
+		return nil, from, to, "", err
+	}
+	if err := checkWindowDay("to", to.Add(-time.Nanosecond), now); err != nil {
+		return nil, from, to, "", err
 	}
 	bucket := c.QueryParam("bucket")
 	if bucket == "" {

@@ -10,10 +10,6 @@ import (
 // routes registers every route in one place, with the role or scope each needs.
 func (s *Server) routes() error {
 	e := s.echo
-	csrf, err := s.csrfMiddleware()
-	if err != nil {
-		return err
-	}
 	e.Use(s.observeRequests, s.recoverPanics, s.requestID, s.logRequests, s.securityHeaders, refuseUnstorableText)
 
 	// Open to everyone: probes, assets and the sign-in page.
@@ -37,9 +33,9 @@ func (s *Server) routes() error {
 
 	// Pages: a bounded body, a session cookie and CSRF protection on every
 	// state change.
-	pages := e.Group("", readPageBody, s.loadSession, csrf, s.countWrites)
+	pages := e.Group("", readPageBody, s.loadSession, s.csrfMiddleware, s.countWrites)
 	pages.GET("/signin", s.handleSignInForm)
-	pages.POST("/signin", s.handleSignIn, s.limitSignIn())
+	pages.POST("/signin", s.handleSignIn) // throttled inside (signin_throttle.go)
 	pages.POST("/signout", s.handleSignOut)
 	pages.GET("/signin/oidc", s.handleSSOStart)             // open: leaves for the identity provider
 	pages.GET("/signin/oidc/callback", s.handleSSOCallback) // open: checked against the flow cookie

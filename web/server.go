@@ -116,10 +116,16 @@ type Config struct {
 	SecureCookies string
 	// TrustProxy believes X-Forwarded-For/-Proto from a reverse proxy.
 	TrustProxy bool
+	// CookieKey (32 bytes or more) derives the CSRF tokens and signs the
+	// flash and sign-in device cookies. Every instance serving the same
+	// users needs the same key (cmd/throughline keeps it in the database);
+	// empty means a random key for this process.
+	CookieKey  []byte
 	SessionTTL time.Duration
 	// EvidenceWindow is the days compared before and after a deployment.
 	EvidenceWindow int
-	// SignInRate is how many sign-in attempts one client may make per minute.
+	// SignInRate is how many sign-in attempts one client address may make
+	// per minute (accounts and devices have their own limits).
 	SignInRate int
 	// OTLPConcurrency bounds the OTLP exports decoded at once (default 2);
 	// one waits up to OTLPWait (default 10 s) for its turn, then gets 503.
@@ -179,6 +185,10 @@ type Server struct {
 	writes writeCounter
 	// renders shares a page's rendering among readers (pagecache.go).
 	renders renderGroup
+	// keys sign and bind the cookies and tokens (csrf.go).
+	keys cookieKeys
+	// signIns throttles password sign-in (signin_throttle.go).
+	signIns *signInThrottle
 }
 
 // New builds the server and its routes. It does not listen yet.
@@ -217,7 +227,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	default:
 		return nil, domain.Errorf(domain.EINVALID, "--secure-cookies must be auto, always or never")
 	}
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, otlpSlots: make(chan struct{}, cfg.OTLPConcurrency)}
+	keys, err := newCookieKeys(cfg.CookieKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, otlpSlots: make(chan struct{}, cfg.OTLPConcurrency), keys: keys,
+		signIns: newSignInThrottle(cfg.SignInRate)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true

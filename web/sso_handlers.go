@@ -170,11 +170,9 @@ func (s *Server) handleSSOCallback(c echo.Context) error {
 	if err := s.deps.Admin.Audit(ctx, u.Email, "user.signin", u.Email, "single sign-on, role "+string(role)); err != nil {
 		return err
 	}
-	secret, err := s.deps.Auth.CreateSession(ctx, u.ID, s.cfg.SessionTTL)
-	if err != nil {
+	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	s.setCookie(c, sessionCookie, secret, s.cfg.SessionTTL)
 	s.log.Info("signed in", "user_id", u.ID, "role", u.Role, "via", "oidc")
 	return c.Redirect(http.StatusSeeOther, next)
 }

@@ -24,6 +24,19 @@ func checkFuzzResult(t *testing.T, d webhooks.Delivery, err error) {
 	}
 }
 
+// checkReplay holds for any input: the same body under another delivery id
+// makes the same events, so a replayed delivery is a duplicate.
+func checkReplay(t *testing.T, a, b webhooks.Delivery, errA, errB error) {
+	if (errA == nil) != (errB == nil) || len(a.Events) != len(b.Events) {
+		t.Fatalf("another delivery id changed the answer: %v %d events, then %v %d events", errA, len(a.Events), errB, len(b.Events))
+	}
+	for i := range a.Events {
+		if a.Events[i].ID != b.Events[i].ID || string(a.Events[i].Data) != string(b.Events[i].Data) {
+			t.Fatalf("another delivery id changed event %d: %s, then %s", i, a.Events[i].ID, b.Events[i].ID)
+		}
+	}
+}
+
 func FuzzTranslateGitHub(f *testing.F) {
 	f.Add("pull_request", ghPullRequest("closed", "closed", true, "2026-03-02T15:30:00Z", "2026-03-02T15:30:00Z", ghMergeSHA))
 	f.Add("pull_request_review", ghReview)
@@ -36,6 +49,8 @@ func FuzzTranslateGitHub(f *testing.F) {
 			t.Fatal("no event header accepted")
 		}
 		checkFuzzResult(t, d, err)
+		replayed, errR := webhooks.TranslateGitHub(ghHeader(event, "replayed"), []byte(body))
+		checkReplay(t, d, replayed, err, errR)
 	})
 }
 
@@ -46,5 +61,7 @@ func FuzzTranslateGitLab(f *testing.F) {
 	f.Fuzz(func(t *testing.T, event, body string) {
 		d, err := webhooks.TranslateGitLab(glHeader(event, "fuzz"), []byte(body))
 		checkFuzzResult(t, d, err)
+		replayed, errR := webhooks.TranslateGitLab(glHeader(event, ""), []byte(body))
+		checkReplay(t, d, replayed, err, errR)
 	})
 }

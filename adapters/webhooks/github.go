@@ -92,6 +92,7 @@ type ghPullRequest struct {
 	MergeCommitSHA string `json:"merge_commit_sha"`
 	Head           struct {
 		Ref string `json:"ref"`
+		SHA string `json:"sha"`
 	} `json:"head"`
 }
 
@@ -100,9 +101,11 @@ type ghPayload struct {
 	Repository  *ghRepository  `json:"repository"`
 	PullRequest *ghPullRequest `json:"pull_request"`
 	Review      *struct {
+		ID          int64  `json:"id"`
 		SubmittedAt string `json:"submitted_at"`
 	} `json:"review"`
 	WorkflowRun *struct {
+		ID           int64  `json:"id"`
 		Name         string `json:"name"`
 		HeadBranch   string `json:"head_branch"`
 		DisplayTitle string `json:"display_title"`
@@ -114,6 +117,7 @@ type ghPayload struct {
 		RunStartedAt string `json:"run_started_at"`
 	} `json:"workflow_run"`
 	DeploymentStatus *struct {
+		ID          int64  `json:"id"`
 		State       string `json:"state"`
 		Environment string `json:"environment"`
 		CreatedAt   string `json:"created_at"`
@@ -170,7 +174,8 @@ func TranslateGitHub(h http.Header, body []byte) (Delivery, error) {
 	if u, err := url.Parse(repo.HTMLURL); err != nil || u.Host == "" {
 		return d, missing(forge, event, "repository.html_url")
 	}
-	e := &emitter{source: repo.HTMLURL, delivery: deliveryID(h.Get("X-GitHub-Delivery"), body)}
+	// X-GitHub-Delivery is not signed: event ids come from the body alone.
+	e := &emitter{source: repo.HTMLURL}
 	var err error
 	switch event {
 	case "pull_request", "pull_request_review":
@@ -192,6 +197,7 @@ func githubChange(e *emitter, event string, p ghPayload) (ignored string, err er
 	}
 	repo := p.Repository
 	change := repo.FullName + "#" + strconv.Itoa(pr.Number)
+	pull := "pull/" + strconv.Itoa(pr.Number)
 	content := func() map[string]any {
 		return map[string]any{"repository": map[string]string{"id": repo.FullName, "source": repo.HTMLURL}}
 	}
@@ -207,7 +213,11 @@ func githubChange(e *emitter, event string, p ghPayload) (ignored string, err er
 		if err != nil {
 			return "", err
 		}
-		return "", e.emit(domain.KindChangeReviewed, at, change, content(), custom())
+		review := keyTime(at)
+		if p.Review.ID > 0 {
+			review = strconv.FormatInt(p.Review.ID, 10)
+		}
+		return "", e.emit(domain.KindChangeReviewed, eventKey(pull, "review", review), at, change, content(), custom())
 	}
 	switch p.Action {
 	case "opened", "reopened":
@@ -217,20 +227,24 @@ func githubChange(e *emitter, event string, p ghPayload) (ignored string, err er
 		if err != nil {
 			return "", err
 		}
-		return "", e.emit(domain.KindChangeCreated, at, change, content(), custom())
+		return "", e.emit(domain.KindChangeCreated, eventKey(pull, p.Action, keyTime(at)), at, change, content(), custom())
 	case "synchronize", "edited", "ready_for_review":
 		at, err := firstTime(forge, event, "pull_request.updated_at", pr.UpdatedAt)
 		if err != nil {
 			return "", err
 		}
-		return "", e.emit(domain.KindChangeUpdated, at, change, content(), custom())
+		key := eventKey(pull, p.Action, keyTime(at))
+		if p.Action == "synchronize" && isSHA(pr.Head.SHA) {
+			key = eventKey(key, strings.ToLower(pr.Head.SHA)) // each push is news
+		}
+		return "", e.emit(domain.KindChangeUpdated, key, at, change, content(), custom())
 	case "closed":
 		if !pr.Merged && pr.MergedAt == "" {
 			at, err := firstTime(forge, event, "pull_request.closed_at", pr.ClosedAt, pr.UpdatedAt)
 			if err != nil {
 				return "", err
 			}
-			return "", e.emit(domain.KindChangeAbandoned, at, change, content(), custom())
+			return "", e.emit(domain.KindChangeAbandoned, eventKey(pull, "closed", keyTime(at)), at, change, content(), custom())
 		}
 		at, err := firstTime(forge, event, "pull_request.merged_at", pr.MergedAt, pr.ClosedAt)
 		if err != nil {
@@ -239,11 +253,12 @@ func githubChange(e *emitter, event string, p ghPayload) (ignored string, err er
 		if !isSHA(pr.MergeCommitSHA) {
 			return "", missing(forge, event, "pull_request.merge_commit_sha")
 		}
-		if err := e.emit(domain.KindChangeMerged, at, change, content(), custom()); err != nil {
+		key := eventKey(pull, "merged", strings.ToLower(pr.MergeCommitSHA))
+		if err := e.emit(domain.KindChangeMerged, key, at, change, content(), custom()); err != nil {
 			return "", err
 		}
 		packaged := map[string]any{"change": map[string]string{"id": change, "source": repo.HTMLURL}}
-		return "", e.emit(domain.KindArtifactPackaged, at, ArtifactID(repo.HTMLURL, pr.MergeCommitSHA), packaged, custom())
+		return "", e.emit(domain.KindArtifactPackaged, key, at, ArtifactID(repo.HTMLURL, pr.MergeCommitSHA), packaged, custom())
 	}
 	return "pull_request action " + strconv.Quote(p.Action) + " is not read; opened, reopened, synchronize, edited, ready_for_review and closed are.", nil
 }
@@ -254,9 +269,14 @@ func githubWorkflowRun(e *emitter, p ghPayload) (ignored string, err error) {
 	if run == nil || run.HTMLURL == "" {
 		return "", missing(forge, event, "workflow_run.html_url")
 	}
+	if run.ID <= 0 {
+		return "", missing(forge, event, "workflow_run.id")
+	}
 	// Each attempt of a run is its own pipeline run, at GitHub's address
 	// for that attempt.
-	subject := strings.TrimSuffix(run.HTMLURL, "/") + "/attempts/" + strconv.Itoa(max(run.RunAttempt, 1))
+	attempt := strconv.Itoa(max(run.RunAttempt, 1))
+	subject := strings.TrimSuffix(run.HTMLURL, "/") + "/attempts/" + attempt
+	key := eventKey("run", strconv.FormatInt(run.ID, 10), "attempt", attempt, p.Action)
 	content := map[string]any{"pipelineName": run.Name, "url": run.HTMLURL}
 	custom := map[string]any{"title": run.DisplayTitle, "branch": run.HeadBranch}
 	switch p.Action {
@@ -265,14 +285,14 @@ func githubWorkflowRun(e *emitter, p ghPayload) (ignored string, err error) {
 		if err != nil {
 			return "", err
 		}
-		return "", e.emit(domain.KindPipelineStarted, at, subject, content, custom)
+		return "", e.emit(domain.KindPipelineStarted, key, at, subject, content, custom)
 	case "completed":
 		at, err := firstTime(forge, event, "workflow_run.updated_at", run.UpdatedAt)
 		if err != nil {
 			return "", err
 		}
 		content["outcome"] = string(githubOutcome(run.Conclusion))
-		return "", e.emit(domain.KindPipelineFinished, at, subject, content, custom)
+		return "", e.emit(domain.KindPipelineFinished, key, at, subject, content, custom)
 	}
 	return "workflow_run action " + strconv.Quote(p.Action) + " is not read; requested, in_progress and completed are.", nil
 }
@@ -322,6 +342,9 @@ func githubDeployment(e *emitter, p ghPayload) (ignored string, err error) {
 	if !isSHA(dep.SHA) {
 		return "", missing(forge, event, "deployment.sha (a full commit SHA)")
 	}
+	if st.ID <= 0 {
+		return "", missing(forge, event, "deployment_status.id")
+	}
 	at, err := firstTime(forge, event, "deployment_status.created_at", st.CreatedAt)
 	if err != nil {
 		return "", err
@@ -341,7 +364,7 @@ func githubDeployment(e *emitter, p ghPayload) (ignored string, err error) {
 	if pl.Hotfix {
 		custom["hotfix"] = true
 	}
-	return "", e.emit(kind, at, service, content, custom)
+	return "", e.emit(kind, eventKey("deployment-status", strconv.FormatInt(st.ID, 10)), at, service, content, custom)
 }
 
 // readDeploymentPayload reads the deployment's payload, a JSON object or a

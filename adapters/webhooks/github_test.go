@@ -187,7 +187,7 @@ func TestGitHubMapping(t *testing.T) {
 		ignored           bool
 	}{
 		{"opened", "pull_request", ghPullRequest("opened", "open", false, "", "", ""), []want{with(change,
-			"context.type", "dev.cdevents.change.created.0.4.0", "context.id", "d-1/change.created", "context.timestamp", "2026-03-02T09:00:00Z")}, false},
+			"context.type", "dev.cdevents.change.created.0.4.0", "context.id", "pull/42/opened/2026-03-02T09:00:00Z/change.created", "context.timestamp", "2026-03-02T09:00:00Z")}, false},
 		{"reopened", "pull_request", ghPullRequest("reopened", "open", false, "", "", ""), []want{with(change,
 			"context.type", "dev.cdevents.change.created.0.4.0", "context.timestamp", "2026-03-02T15:30:00Z")}, false},
 		{"synchronize", "pull_request", ghPullRequest("synchronize", "open", false, "", "", ""), []want{with(change,
@@ -195,8 +195,8 @@ func TestGitHubMapping(t *testing.T) {
 		{"edited", "pull_request", ghPullRequest("edited", "open", false, "", "", ""), []want{with(change,
 			"context.type", "dev.cdevents.change.updated.0.3.0")}, false},
 		{"merged", "pull_request", ghPullRequest("closed", "closed", true, "2026-03-02T15:30:00Z", "2026-03-02T15:30:00Z", ghMergeSHA), []want{
-			with(change, "context.type", "dev.cdevents.change.merged.0.3.0", "context.id", "d-1/change.merged", "context.timestamp", "2026-03-02T15:30:00Z"),
-			{"context.type": "dev.cdevents.artifact.packaged.0.3.0", "context.id": "d-1/artifact.packaged", "subject.id": artifact,
+			with(change, "context.type", "dev.cdevents.change.merged.0.3.0", "context.id", "pull/42/merged/"+ghMergeSHA+"/change.merged", "context.timestamp", "2026-03-02T15:30:00Z"),
+			{"context.type": "dev.cdevents.artifact.packaged.0.3.0", "context.id": "pull/42/merged/" + ghMergeSHA + "/artifact.packaged", "subject.id": artifact,
 				"subject.content.change.id": "acme/shop#42", "subject.content.change.source": src, "context.timestamp": "2026-03-02T15:30:00Z"},
 		}, false},
 		{"closed unmerged", "pull_request", ghPullRequest("closed", "closed", false, "", "2026-03-02T16:00:00Z", ""), []want{with(change,
@@ -242,33 +242,71 @@ func TestGitHubMapping(t *testing.T) {
 	}
 }
 
-// A redelivery (same X-GitHub-Delivery) makes byte-identical events; another
-// delivery of the same body makes other ids. Without a delivery id the body's
-// hash stands in.
+// Event ids come from the signed body, never from X-GitHub-Delivery: the
+// same body under another delivery id, or none, makes byte-identical events
+// (a replayed delivery is a duplicate, not another deployment), and bodies
+// of different occurrences make different ids.
 func TestGitHubEventIdentity(t *testing.T) {
-	body := []byte(ghPullRequest("closed", "closed", true, "2026-03-02T15:30:00Z", "2026-03-02T15:30:00Z", ghMergeSHA))
-	a, err := webhooks.TranslateGitHub(ghHeader("pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958"), body)
+	const secret = "It's a Secret to Everybody"
+	g, err := webhooks.NewGitHub(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := webhooks.TranslateGitHub(ghHeader("pull_request", "72d3162e-cc78-11e3-81ab-4c9367dc0958"), body)
-	c, _ := webhooks.TranslateGitHub(ghHeader("pull_request", "8f0e7c4a-cc78-11e3-81ab-4c9367dc0958"), body)
-	if len(a.Events) != 2 || a.Events[0].ID == a.Events[1].ID {
-		t.Fatalf("a merge makes two events with distinct ids: %+v", a.Events)
-	}
-	for i := range a.Events {
-		if string(a.Events[i].Data) != string(b.Events[i].Data) || a.Events[i].ID != b.Events[i].ID {
-			t.Errorf("redelivery changed event %d", i)
+	receive := func(event, delivery string, body []byte) webhooks.Delivery {
+		t.Helper()
+		h := ghHeader(event, delivery)
+		h.Set("X-Hub-Signature-256", sign(secret, body))
+		d, err := g.Receive(h, body)
+		if err != nil || len(d.Events) == 0 {
+			t.Fatalf("%s from %s: %v, %d events", event, delivery, err, len(d.Events))
 		}
-		if a.Events[i].ID == c.Events[i].ID {
-			t.Errorf("another delivery kept id %s", a.Events[i].ID)
-		}
+		return d
 	}
-	h := ghHeader("pull_request", "")
-	x, _ := webhooks.TranslateGitHub(h, body)
-	y, _ := webhooks.TranslateGitHub(h, body)
-	if !strings.HasPrefix(x.Events[0].ID, "sha256:") || x.Events[0].ID != y.Events[0].ID {
-		t.Errorf("without a delivery id: %s and %s", x.Events[0].ID, y.Events[0].ID)
+	merged := ghPullRequest("closed", "closed", true, "2026-03-02T15:30:00Z", "2026-03-02T15:30:00Z", ghMergeSHA)
+	deploy := ghDeploymentStatus("success", "production", `{}`)
+	run := ghWorkflowRun("completed", "completed", "success")
+	sync := ghPullRequest("synchronize", "open", false, "", "", "")
+	occurrences := []struct{ name, event, body string }{
+		{"opened", "pull_request", ghPullRequest("opened", "open", false, "", "", "")},
+		{"synchronize", "pull_request", sync},
+		{"merged", "pull_request", merged},
+		{"closed", "pull_request", ghPullRequest("closed", "closed", false, "", "2026-03-02T16:00:00Z", "")},
+		{"review", "pull_request_review", ghReview},
+		{"run requested", "workflow_run", ghWorkflowRun("requested", "queued", "")},
+		{"run completed", "workflow_run", run},
+		{"deployment", "deployment_status", deploy},
+		// Another occurrence of each kind: a later push, a merge after a
+		// revert and reopening, a re-run, a redeploy, another review.
+		{"synchronize again", "pull_request", strings.Replace(sync, "e5bd3914e2e596debea16f433f57875b5b90bcd6", "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", 1)},
+		{"merged again", "pull_request", strings.ReplaceAll(merged, ghMergeSHA, "a5c3a0a1f6bd1b4c7f1ae2a4cbb1b3c9d7a6e0f2")},
+		{"run attempt 2", "workflow_run", strings.Replace(run, `"run_attempt": 1`, `"run_attempt": 2`, 1)},
+		{"redeployed", "deployment_status", strings.Replace(deploy, `"id": 1,`, `"id": 2,`, 1)},
+		{"another review", "pull_request_review", strings.Replace(ghReview, `"id": 80,`, `"id": 81,`, 1)},
+	}
+	seen := map[string]string{}
+	for _, o := range occurrences {
+		body := []byte(o.body)
+		first := receive(o.event, "72d3162e-cc78-11e3-81ab-4c9367dc0958", body)
+		for _, delivery := range []string{"72d3162e-cc78-11e3-81ab-4c9367dc0958", "8f0e7c4a-cc78-11e3-81ab-4c9367dc0958", "", strings.Repeat("x", 5000)} {
+			again := receive(o.event, delivery, body)
+			if len(again.Events) != len(first.Events) {
+				t.Fatalf("%s under delivery %.20q: %d events, then %d", o.name, delivery, len(first.Events), len(again.Events))
+			}
+			for i := range first.Events {
+				if again.Events[i].ID != first.Events[i].ID || string(again.Events[i].Data) != string(first.Events[i].Data) {
+					t.Errorf("%s under delivery %.20q: event %d is %s, was %s", o.name, delivery, i, again.Events[i].ID, first.Events[i].ID)
+				}
+			}
+		}
+		for _, ev := range first.Events {
+			if len(ev.ID) > 200 || strings.Contains(ev.ID, "72d3162e") {
+				t.Errorf("%s: id %q is long or names the delivery", o.name, ev.ID)
+			}
+			if other, ok := seen[ev.Source+" "+ev.ID]; ok {
+				t.Errorf("%s and %s share the identity %s", o.name, other, ev.ID)
+			}
+			seen[ev.Source+" "+ev.ID] = o.name
+		}
 	}
 }
 
@@ -366,6 +404,8 @@ func TestGitHubBadInput(t *testing.T) {
 		{"deployment without sha", "deployment_status", strings.Replace(ghDeploymentStatus("success", "production", `{}`), ghMergeSHA, "main", 1), "deployment.sha"},
 		{"deployment without environment", "deployment_status", ghDeploymentStatus("success", "", `{}`), "environment"},
 		{"run without url", "workflow_run", `{"action": "completed", "workflow_run": {"id": 1}, ` + ghRepo + `}`, "html_url"},
+		{"run without id", "workflow_run", strings.Replace(ghWorkflowRun("completed", "completed", "success"), `"id": 30433642,`, ``, 1), "workflow_run.id"},
+		{"deployment status without id", "deployment_status", strings.Replace(ghDeploymentStatus("success", "production", `{}`), `"id": 1,`, `"id": 0,`, 1), "deployment_status.id"},
 		{"no event header", "", ghReview, "X-GitHub-Event"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

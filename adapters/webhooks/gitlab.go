@@ -94,6 +94,7 @@ type glPayload struct {
 	} `json:"merge_request"`
 	Commit *glCommit `json:"commit"`
 	// Deployment Hook.
+	DeploymentID    int64  `json:"deployment_id"`
 	Status          string `json:"status"`
 	StatusChangedAt string `json:"status_changed_at"`
 	Environment     string `json:"environment"`
@@ -139,7 +140,9 @@ func TranslateGitLab(h http.Header, body []byte) (Delivery, error) {
 	if kind != "deployment" && p.ObjectAttributes == nil {
 		return d, missing(forge, kind, "object_attributes")
 	}
-	e := &emitter{source: p.Project.WebURL, delivery: deliveryID(h.Get("X-Gitlab-Event-UUID"), body)}
+	// X-Gitlab-Event-UUID is a header anyone holding the token can change:
+	// event ids come from the body's object ids alone.
+	e := &emitter{source: p.Project.WebURL}
 	var err error
 	switch kind {
 	case "merge request":
@@ -189,8 +192,13 @@ func gitlabMergeRequest(e *emitter, p glPayload) (ignored string, err error) {
 	if err != nil {
 		return "", err
 	}
+	mrKey := "mr/" + strconv.Itoa(mr.IID)
 	if kind != domain.KindChangeMerged {
-		return "", e.emit(kind, at, change, content(), custom())
+		key := eventKey(mrKey, mr.Action, keyTime(at))
+		if mr.Action == "update" && mr.LastCommit != nil && isSHA(mr.LastCommit.ID) {
+			key = eventKey(key, strings.ToLower(mr.LastCommit.ID)) // each push is news
+		}
+		return "", e.emit(kind, key, at, change, content(), custom())
 	}
 	// A fast-forward merge has no merge commit: the last commit of the
 	// merge request is then what the target branch points at.
@@ -201,11 +209,12 @@ func gitlabMergeRequest(e *emitter, p glPayload) (ignored string, err error) {
 	if !isSHA(sha) {
 		return "", missing(forge, event, "object_attributes.merge_commit_sha")
 	}
-	if err := e.emit(kind, at, change, content(), custom()); err != nil {
+	key := eventKey(mrKey, "merge", strings.ToLower(sha))
+	if err := e.emit(kind, key, at, change, content(), custom()); err != nil {
 		return "", err
 	}
 	packaged := map[string]any{"change": map[string]string{"id": change, "source": proj.WebURL}}
-	return "", e.emit(domain.KindArtifactPackaged, at, ArtifactID(proj.WebURL, sha), packaged, custom())
+	return "", e.emit(domain.KindArtifactPackaged, key, at, ArtifactID(proj.WebURL, sha), packaged, custom())
 }
 
 func gitlabPipeline(e *emitter, p glPayload) (ignored string, err error) {
@@ -230,19 +239,20 @@ func gitlabPipeline(e *emitter, p glPayload) (ignored string, err error) {
 		title = firstLine(p.Commit.Title + "\n" + p.Commit.Message)
 	}
 	custom := map[string]any{"title": title, "branch": pl.Ref}
+	key := eventKey("pipeline", strconv.FormatInt(pl.ID, 10), pl.Status)
 	created, err := firstTime(forge, event, "object_attributes.created_at", pl.CreatedAt)
 	if err != nil {
 		return "", err
 	}
 	switch pl.Status {
 	case "pending":
-		return "", e.emit(domain.KindPipelineStarted, created, subject, content, custom)
+		return "", e.emit(domain.KindPipelineStarted, key, created, subject, content, custom)
 	case "running":
 		at := created
 		if pl.QueuedDuration != nil && *pl.QueuedDuration > 0 {
 			at = at.Add(seconds(*pl.QueuedDuration))
 		}
-		return "", e.emit(domain.KindPipelineStarted, at, subject, content, custom)
+		return "", e.emit(domain.KindPipelineStarted, key, at, subject, content, custom)
 	case "success", "failed", "canceled":
 		at, ok := parseTime(pl.FinishedAt)
 		if !ok && pl.Duration != nil {
@@ -252,7 +262,7 @@ func gitlabPipeline(e *emitter, p glPayload) (ignored string, err error) {
 			return "", missing(forge, event, "object_attributes.finished_at timestamp")
 		}
 		content["outcome"] = string(domain.ParseOutcome(pl.Status))
-		return "", e.emit(domain.KindPipelineFinished, at, subject, content, custom)
+		return "", e.emit(domain.KindPipelineFinished, key, at, subject, content, custom)
 	}
 	return "pipeline status " + strconv.Quote(pl.Status) + " is not read; pending, running, success, failed and canceled are.", nil
 }
@@ -278,6 +288,9 @@ func gitlabDeployment(e *emitter, p glPayload) (ignored string, err error) {
 	if env == "" {
 		return "", missing(forge, event, "environment")
 	}
+	if p.DeploymentID <= 0 {
+		return "", missing(forge, event, "deployment_id")
+	}
 	// The hook has only a short SHA on its own; the full one ends
 	// commit_url (…/-/commit/<sha>).
 	sha := path.Base(p.CommitURL)
@@ -291,5 +304,6 @@ func gitlabDeployment(e *emitter, p glPayload) (ignored string, err error) {
 	service := path.Base(proj.PathWithNamespace)
 	content := map[string]any{"environment": map[string]string{"id": env}, "artifactId": ArtifactID(proj.WebURL, sha)}
 	custom := map[string]any{"title": p.CommitTitle, "branch": p.Ref}
-	return "", e.emit(domain.KindServiceDeployed, at, service, content, custom)
+	key := eventKey("deployment", strconv.FormatInt(p.DeploymentID, 10), p.Status)
+	return "", e.emit(domain.KindServiceDeployed, key, at, service, content, custom)
 }

@@ -101,7 +101,7 @@ func TestGitLabMapping(t *testing.T) {
 		ignored           bool
 	}{
 		{"open", "Merge Request Hook", glMergeRequest("open", "opened", ""), []want{mr("context.type", "dev.cdevents.change.created.0.4.0",
-			"context.id", "u-1/change.created", "context.timestamp", "2026-03-04T08:00:00Z")}, false},
+			"context.id", "mr/7/open/2026-03-04T08:00:00Z/change.created", "context.timestamp", "2026-03-04T08:00:00Z")}, false},
 		{"reopen", "Merge Request Hook", glMergeRequest("reopen", "opened", ""), []want{mr("context.type", "dev.cdevents.change.created.0.4.0",
 			"context.timestamp", "2026-03-04T17:45:00Z")}, false},
 		{"update", "Merge Request Hook", glMergeRequest("update", "opened", ""), []want{mr("context.type", "dev.cdevents.change.updated.0.3.0")}, false},
@@ -110,7 +110,7 @@ func TestGitLabMapping(t *testing.T) {
 		{"merge", "Merge Request Hook", glMergeRequest("merge", "merged", glSHA), []want{
 			mr("context.type", "dev.cdevents.change.merged.0.3.0", "context.timestamp", "2026-03-04T17:45:00Z"),
 			{"context.type": "dev.cdevents.artifact.packaged.0.3.0", "subject.id": artifact, "subject.content.change.id": "acme/web/shop!7",
-				"subject.content.change.source": src, "context.id": "u-1/artifact.packaged"},
+				"subject.content.change.source": src, "context.id": "mr/7/merge/" + glSHA + "/artifact.packaged"},
 		}, false},
 		{"fast-forward merge", "Merge Request Hook", glMergeRequest("merge", "merged", ""), []want{
 			mr("context.type", "dev.cdevents.change.merged.0.3.0"),
@@ -129,6 +129,7 @@ func TestGitLabMapping(t *testing.T) {
 			"context.timestamp", "2026-03-04T17:47:03Z")}, false},
 		{"manual", "Pipeline Hook", glPipeline("manual", ""), nil, true},
 		{"deployed", "Deployment Hook", glDeployment("success", "production"), []want{{"context.type": "dev.cdevents.service.deployed.0.3.0",
+			"context.id": "deployment/15/success/service.deployed",
 			"subject.id": "shop", "subject.content.environment.id": "production", "subject.content.artifactId": artifact,
 			"context.timestamp": "2026-03-05T09:30:00Z", "customData.branch": "main"}}, false},
 		{"deploy running", "Deployment Hook", glDeployment("running", "production"), nil, true},
@@ -146,11 +147,60 @@ func TestGitLabMapping(t *testing.T) {
 			check(t, tc.name, d.Events, tc.want)
 		})
 	}
-	// Without X-Gitlab-Event-UUID the body's hash is the delivery id.
-	a, _ := webhooks.TranslateGitLab(glHeader("Deployment Hook", ""), []byte(glDeployment("success", "production")))
-	b, _ := webhooks.TranslateGitLab(glHeader("Deployment Hook", ""), []byte(glDeployment("success", "production")))
-	if len(a.Events) != 1 || a.Events[0].ID != b.Events[0].ID || !strings.HasPrefix(a.Events[0].ID, "sha256:") {
-		t.Errorf("ids without a UUID: %+v %+v", a.Events, b.Events)
+}
+
+// Event ids come from the body's object ids, never from X-Gitlab-Event-UUID:
+// the same body under another UUID, or none, makes the same events, and
+// bodies of different occurrences make different ids.
+func TestGitLabEventIdentity(t *testing.T) {
+	const token = "glpat-webhook-token-0123"
+	g, err := webhooks.NewGitLab(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := glMergeRequest("update", "opened", "")
+	merge := glMergeRequest("merge", "merged", glSHA)
+	pipeline := glPipeline("success", "2026-03-04 17:47:15 UTC")
+	deploy := glDeployment("success", "production")
+	occurrences := []struct{ name, event, body string }{
+		{"open", "Merge Request Hook", glMergeRequest("open", "opened", "")},
+		{"update", "Merge Request Hook", update},
+		{"approved", "Merge Request Hook", glMergeRequest("approved", "opened", "")},
+		{"merge", "Merge Request Hook", merge},
+		{"pipeline running", "Pipeline Hook", glPipeline("running", "")},
+		{"pipeline finished", "Pipeline Hook", pipeline},
+		{"deployment", "Deployment Hook", deploy},
+		{"another push", "Merge Request Hook", strings.Replace(update, "b83d6e391c22777fca1ed3012fce84f633d7fed0", "0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c", 1)},
+		{"merged again", "Merge Request Hook", strings.Replace(merge, `"merge_commit_sha": "`+glSHA, `"merge_commit_sha": "a5c3a0a1f6bd1b4c7f1ae2a4cbb1b3c9d7a6e0f2`, 1)},
+		{"another pipeline", "Pipeline Hook", strings.Replace(pipeline, `"id": 31,`, `"id": 32,`, 1)},
+		{"redeployed", "Deployment Hook", strings.Replace(deploy, `"deployment_id": 15,`, `"deployment_id": 16,`, 1)},
+	}
+	seen := map[string]string{}
+	for _, o := range occurrences {
+		var first webhooks.Delivery
+		for i, uuid := range []string{"u-1", "u-2", "", strings.Repeat("u", 5000)} {
+			h := glHeader(o.event, uuid)
+			h.Set("X-Gitlab-Token", token)
+			d, err := g.Receive(h, []byte(o.body))
+			if err != nil || len(d.Events) == 0 {
+				t.Fatalf("%s under %.20q: %v, %d events", o.name, uuid, err, len(d.Events))
+			}
+			if i == 0 {
+				first = d
+				continue
+			}
+			for j := range first.Events {
+				if j >= len(d.Events) || d.Events[j].ID != first.Events[j].ID || string(d.Events[j].Data) != string(first.Events[j].Data) {
+					t.Errorf("%s under UUID %.20q: events changed", o.name, uuid)
+				}
+			}
+		}
+		for _, ev := range first.Events {
+			if other, ok := seen[ev.Source+" "+ev.ID]; ok {
+				t.Errorf("%s and %s share the identity %s", o.name, other, ev.ID)
+			}
+			seen[ev.Source+" "+ev.ID] = o.name
+		}
 	}
 }
 
@@ -203,6 +253,7 @@ func TestGitLabBadInput(t *testing.T) {
 		{"merge without sha", "Merge Request Hook", strings.Replace(glMergeRequest("merge", "merged", ""), `"last_commit": {"id": "b83d6e391c22777fca1ed3012fce84f633d7fed0"`, `"last_commit": {"id": ""`, 1), "merge_commit_sha"},
 		{"deploy short sha only", "Deployment Hook", strings.Replace(glDeployment("success", "production"), "/-/commit/"+glSHA, "/-/commit/da156088", 1), "commit_url"},
 		{"deploy no environment", "Deployment Hook", glDeployment("success", ""), "environment"},
+		{"deploy no id", "Deployment Hook", strings.Replace(glDeployment("success", "production"), `"deployment_id": 15,`, ``, 1), "deployment_id"},
 		{"pipeline finished without time", "Pipeline Hook", strings.Replace(glPipeline("success", ""), `"duration": 63`, `"duration": null`, 1), "finished_at"},
 		{"no event at all", "", `{"ref": "main"}`, "X-Gitlab-Event"},
 	} {

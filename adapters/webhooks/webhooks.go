@@ -4,16 +4,18 @@
 // caller publishes the events; nothing here does I/O.
 //
 // Identity: every event's source is the repository's web address and its id
-// the delivery's id plus the CDEvent kind, so a redelivered webhook makes
-// the same events again, which JetStream and the store count as duplicates.
+// is built from fields of the signed body that name what happened (the
+// deployment status id, the workflow run id and attempt, the pull request
+// number and merge commit…) plus the CDEvent kind. Never from a header: a
+// forge's redelivery, or anyone replaying a signed body under a new
+// delivery id, makes the same events again, which JetStream and the store
+// count as duplicates.
 // Links: a merged pull or merge request also makes an artifact.packaged
 // event naming the change, whose artifact id (ArtifactID) is the one a
 // deployment of the merge commit carries.
 package webhooks
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -68,12 +70,11 @@ var cdTypeVersions = map[domain.EventKind]string{
 	domain.KindServiceDeployed:  "0.3.0", domain.KindServiceRollback: "0.3.0",
 }
 
-// emitter builds the CDEvents of one delivery: one source (the repository)
-// and one delivery id.
+// emitter builds the CDEvents of one delivery, all of one source (the
+// repository).
 type emitter struct {
-	source   string // repository web address
-	delivery string
-	events   []domain.CloudEvent
+	source string // repository web address
+	events []domain.CloudEvent
 }
 
 // cdEvent is a CDEvent in the v0.5.1 shape.
@@ -94,13 +95,14 @@ type cdEvent struct {
 	CustomDataContentType string         `json:"customDataContentType,omitempty"`
 }
 
-// emit adds one CDEvent. Its id is the delivery id and the kind, so that a
-// delivery's events differ from each other and repeat on redelivery.
-func (e *emitter) emit(kind domain.EventKind, at time.Time, subjectID string, content, custom map[string]any) error {
+// emit adds one CDEvent. Its id is key, which names the occurrence from
+// signed body fields (see eventKey), and the kind, so that a delivery's
+// events differ from each other and repeat whenever the body does.
+func (e *emitter) emit(kind domain.EventKind, key string, at time.Time, subjectID string, content, custom map[string]any) error {
 	var cd cdEvent
 	at = at.UTC()
 	cd.Context.SpecVersion = "0.5.1"
-	cd.Context.ID = e.delivery + "/" + string(kind)
+	cd.Context.ID = key + "/" + string(kind)
 	cd.Context.Source = e.source
 	cd.Context.Type = "dev.cdevents." + string(kind) + "." + cdTypeVersions[kind]
 	cd.Context.Timestamp = at.Format(time.RFC3339Nano)
@@ -130,15 +132,16 @@ func (e *emitter) emit(kind domain.EventKind, at time.Time, subjectID string, co
 	return nil
 }
 
-// deliveryID is the forge's delivery id, or a hash of the body when the
-// forge sent none: the same body then makes the same ids.
-func deliveryID(header string, body []byte) string {
-	if id := strings.TrimSpace(header); id != "" && len(id) <= 200 {
-		return id
-	}
-	sum := sha256.Sum256(body)
-	return "sha256:" + hex.EncodeToString(sum[:16])
-}
+// eventKey joins the parts that name one occurrence into an event id key:
+// "deployment-status/1", "pull/42/merged/6dcb09b5…". Parts are numbers,
+// validated SHAs, actions from a fixed list and timestamps written by
+// keyTime, so a key is short and the same for the same body, whatever
+// headers came with it.
+func eventKey(parts ...string) string { return strings.Join(parts, "/") }
+
+// keyTime writes a parsed timestamp for an event key: one spelling of an
+// instant, whatever spelling the forge used.
+func keyTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // parseBody reads a delivery body as JSON into v, with a clear error.
 func parseBody(forge string, body []byte, v any) error {

@@ -142,7 +142,12 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cookieKey, err := webCookieKey(ctx, store)
+	if err != nil {
+		return err
+	}
 	a.Web, err = web.New(web.Config{
+		CookieKey:      cookieKey,
 		Logger:         a.Log,
 		Version:        version,
 		SecureCookies:  cfg.SecureCookies,

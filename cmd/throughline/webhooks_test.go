@@ -87,7 +87,8 @@ func glMR(action, updatedAt, sha string) string {
 
 // Signed GitHub and GitLab deliveries of one change each, from opening to
 // production, reach the API as a deployment carrying its change with the
-// lead time computed by hand; a redelivery is a duplicate; a forged
+// lead time computed by hand; a redelivery, or a replay of a signed body
+// under a new delivery id, is a duplicate; a forged
 // delivery publishes nothing; neither secret reaches the log.
 func TestWebhooksFromPullRequestToProduction(t *testing.T) {
 	cfg := testConfig(t)
@@ -165,6 +166,18 @@ func TestWebhooksFromPullRequestToProduction(t *testing.T) {
 	if code != http.StatusAccepted || out["duplicates"] != 2.0 {
 		t.Errorf("GitLab redelivery: %d %v", code, out)
 	}
+	// Replays: a signed body sent again under a new delivery id is the same
+	// deployment, not another (issue 18: one body made 3 deployments).
+	for _, delivery := range []string{"g-replay-1", "g-replay-2"} {
+		code, out = postHook(t, app, "/webhooks/github", github("deployment_status", delivery, deploy), deploy)
+		if code != http.StatusAccepted || out["accepted"] != 1.0 || out["duplicates"] != 1.0 {
+			t.Errorf("GitHub replay as %s: %d %v", delivery, code, out)
+		}
+	}
+	code, out = postHook(t, app, "/webhooks/gitlab", gitlab("Merge Request Hook", "u-replay"), glSteps[2].body)
+	if code != http.StatusAccepted || out["duplicates"] != 2.0 {
+		t.Errorf("GitLab replay under a new UUID: %d %v", code, out)
+	}
 	// A forged delivery: another secret, and a GitLab token guessed.
 	forged := strings.Replace(deploy, `"id": 1,`, `"id": 2,`, 1)
 	h := github("deployment_status", "g-6", forged)
@@ -177,7 +190,7 @@ func TestWebhooksFromPullRequestToProduction(t *testing.T) {
 	if code, out := postHook(t, app, "/webhooks/gitlab", h, glSteps[4].body); code != http.StatusUnauthorized {
 		t.Errorf("GitLab delivery with a wrong token: %d %v", code, out)
 	}
-	waitStatus(t, app, read, ingestStatus{Stored: stored, Duplicates: 3})
+	waitStatus(t, app, read, ingestStatus{Stored: stored, Duplicates: 7})
 
 	// The deployments carry their changes, linked by the merge commit.
 	for _, tc := range []struct {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -222,6 +223,63 @@ type agingGeom struct {
 	Refs                        []refGeom
 	YTicks, XTicks              []tick
 	Empty                       bool
+	// OffScale counts the items older than the scale reaches, drawn on
+	// its top edge.
+	OffScale int
+	// Unit of the age axis: "d", or "y" when it spans more than two years.
+	Unit string
+}
+
+// offScaleFactor is how far past the typical top of the chart (its highest
+// percentile line, or the upper quartile of the ages) the scale reaches.
+// An item older than that — one whose clock said 1970 is 56 years old —
+// would otherwise press every other item onto the axis.
+const offScaleFactor = 10
+
+// offScaleNote explains the dots on the top edge of the aging chart.
+func offScaleNote(n int) string {
+	if n == 1 {
+		return "One item is older than the scale reaches: it sits on the top edge, ringed; its age is in its tooltip and in the table below. An age of decades usually means a producer's clock was wrong."
+	}
+	return strconv.Itoa(n) + " items are older than the scale reaches: they sit on the top edge, ringed; their ages are in their tooltips and in the table below. Ages of decades usually mean a producer's clock was wrong."
+}
+
+// scale is the age axis: its top in days, days per unit, the tick step in
+// units and the unit ("d", or "y" past two years, so that labels fit).
+func (c AgingChart) scale() (top, per, step float64, unit string) {
+	limit := c.agingScaleLimit()
+	hi := 1.0
+	for _, p := range c.Points {
+		if p.AgeDays <= limit {
+			hi = math.Max(hi, p.AgeDays)
+		}
+	}
+	for _, r := range c.Percentiles {
+		hi = math.Max(hi, r.Value)
+	}
+	per, unit = 1, "d"
+	if hi > 2*365.25 {
+		per, unit = 365.25, "y"
+	}
+	step = niceStep(hi / per * 1.05 / 5)
+	return math.Ceil(hi/per*1.05/step) * step * per, per, step, unit
+}
+
+// agingScaleLimit is the largest age the scale shows.
+func (c AgingChart) agingScaleLimit() float64 {
+	ages := make([]float64, len(c.Points))
+	for i, p := range c.Points {
+		ages[i] = p.AgeDays
+	}
+	slices.Sort(ages)
+	top := 1.0
+	if len(ages) > 0 {
+		top = math.Max(top, ages[(len(ages)-1)*3/4])
+	}
+	for _, r := range c.Percentiles {
+		top = math.Max(top, r.Value)
+	}
+	return top * offScaleFactor
 }
 
 func (c AgingChart) geom() agingGeom {
@@ -230,15 +288,8 @@ func (c AgingChart) geom() agingGeom {
 		g.Empty = true
 		return g
 	}
-	hi := 1.0
-	for _, p := range c.Points {
-		hi = math.Max(hi, p.AgeDays)
-	}
-	for _, r := range c.Percentiles {
-		hi = math.Max(hi, r.Value)
-	}
-	step := niceStep(hi * 1.05 / 5)
-	hi = math.Ceil(hi*1.05/step) * step
+	var hi, per, step float64
+	hi, per, step, g.Unit = c.scale()
 	y := func(v float64) float64 { return g.H - g.Bot - v/hi*(g.H-g.Top-g.Bot) }
 	slot := (g.W - g.Left - g.Right) / float64(len(c.Stages))
 	for i, s := range c.Stages {
@@ -252,7 +303,12 @@ func (c AgingChart) geom() agingGeom {
 		h := fnv.New32a()
 		h.Write([]byte(p.Label))
 		j := float64(h.Sum32()%1000)/1000*0.7 + 0.15
-		g.Dots = append(g.Dots, circle{X: g.Left + (float64(p.Stage)+j)*slot, Y: y(p.AgeDays), Title: p.Label, Href: p.Href, Class: p.Class})
+		d := circle{X: g.Left + (float64(p.Stage)+j)*slot, Y: y(p.AgeDays), Title: p.Label, Href: p.Href, Class: p.Class}
+		if p.AgeDays > hi {
+			d.Y, d.Class = g.Top, p.Class+" dot-off-scale"
+			g.OffScale++
+		}
+		g.Dots = append(g.Dots, d)
 	}
 	lastLabel := math.Inf(1)
 	for _, r := range c.Percentiles {
@@ -270,8 +326,8 @@ func (c AgingChart) geom() agingGeom {
 		}
 		g.Refs = append(g.Refs, ref)
 	}
-	for v := 0.0; v <= hi+step/2; v += step {
-		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
+	for v := 0.0; v <= hi/per+step/2; v += step {
+		g.YTicks = append(g.YTicks, tick{Pos: y(v * per), Label: formatValue(v, step)})
 	}
 	return g
 }

@@ -31,6 +31,9 @@ type Page struct {
 	// URL is the page's own address (path and query): table downloads
 	// link to it.
 	URL *url.URL
+	// DateMin and DateMax (YYYY-MM-DD) bound the days a window's date
+	// inputs take, as the server does.
+	DateMin, DateMax string
 }
 
 // CSVHref is the address that downloads one of the page's tables (the one
