@@ -24,11 +24,15 @@ type ProdDeployment struct {
 }
 
 // Override is an editor's verdict on a deployment; it wins over the rules.
+// A deployment marked failed may name the production incidents it caused
+// (on its service, started after it): they are attributed to it whatever
+// the rules say, so that its recovery is their resolution.
 type Override struct {
-	Failed bool
-	Reason string
-	By     string
-	At     time.Time
+	Failed    bool
+	Reason    string
+	By        string
+	At        time.Time
+	Incidents []string
 }
 
 // ProdIncident is a production incident.
@@ -53,7 +57,7 @@ const (
 	RuleRollback         FailureRule = "rollback"          // 1: rolled back before the next deployment
 	RuleIncidentArtifact FailureRule = "incident_artifact" // 2: an incident names its artifact
 	RuleIncidentWindow   FailureRule = "incident_window"   // 3: an incident on the service soon after it
-	RuleOverride         FailureRule = "override"          // an editor said so
+	RuleOverride         FailureRule = "override"          // an editor said so (and tied the incident to it)
 )
 
 // Recovery names what ended a failure.
@@ -196,7 +200,12 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 		}
 		return incidents[i].ID < incidents[j].ID
 	})
+	claimed := claimedIncidents(ds)
 	for _, inc := range incidents {
+		if i, ok := claimed[inc.ID]; ok && !inc.Start.IsZero() && !inc.Start.Before(ds[i].At) {
+			attribute(&ev, vs, i, ds[i].PK, inc.ID, RuleOverride)
+			continue
+		}
 		if inc.Start.IsZero() {
 			ev.Unattributed[inc.ID] = "it has no detected or reported event, so its start is unknown"
 			continue
@@ -337,9 +346,26 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 	return ev
 }
 
+// claimedIncidents maps each incident an editor tied to a deployment marked
+// failed to that deployment's index.
+func claimedIncidents(ds []ProdDeployment) map[string]int {
+	out := map[string]int{}
+	for i, d := range ds {
+		if o := d.Override; o != nil && o.Failed && !d.Rollback {
+			for _, id := range o.Incidents {
+				out[id] = i
+			}
+		}
+	}
+	return out
+}
+
 func attribute(ev *ServiceEvaluation, vs []Verdict, i int, pk int64, incident string, rule FailureRule) {
 	ev.Attributions[incident] = Attribution{DeploymentPK: pk, Rule: rule}
 	vs[i].Incidents = append(vs[i].Incidents, incident)
+	if rule == RuleOverride {
+		return // the override, not a rule, makes it fail
+	}
 	for _, r := range vs[i].Rules {
 		if r == rule {
 			return
@@ -679,7 +705,11 @@ func (r DeploymentRecord) FailureReason() string {
 		return ""
 	}
 	if v.Override != nil && !v.RuleFailed {
-		return "marked failed by " + v.Override.By + ": " + v.Override.Reason
+		s := "marked failed by " + v.Override.By + ": " + v.Override.Reason
+		if len(v.Incidents) > 0 {
+			s += " (caused " + joinIDs(v.Incidents) + ")"
+		}
+		return s
 	}
 	var parts []string
 	for _, rule := range v.Rules {

@@ -500,3 +500,62 @@ func TestWindow(t *testing.T) {
 		t.Fatal("reversed window accepted")
 	}
 }
+
+// An editor marks the last deployment failed and ties it to the incident it
+// caused, which the rules leave unattributed (it started 30h later, outside
+// the 24h window). Without the tie the deployment never recovers (nothing
+// came after it); with it, it recovers when the incident is resolved.
+func TestOverrideTiesAnIncidentAndRecoversAtItsResolution(t *testing.T) {
+	base := func(o *Override) ServiceEvaluation {
+		s := story()
+		d9 := dep(9, 100, "A8") // the last deployment
+		d9.Override = o
+		s.Deployments = append(s.Deployments, d9)
+		// I6 starts 30h after D9, I7 before it; both resolved.
+		s.Incidents = append(s.Incidents, incident("I6", 130, 133, ""), incident("I7", 95, 96, ""))
+		return EvaluateService(s)
+	}
+	verdictOf := func(ev ServiceEvaluation, pk int64) Verdict {
+		for i, d := range ev.Deployments {
+			if d.PK == pk {
+				return ev.Verdicts[i]
+			}
+		}
+		t.Fatalf("no deployment %d", pk)
+		return Verdict{}
+	}
+	ev := base(&Override{Failed: true, Reason: "broke refunds", By: "pm@example.com"})
+	if v := verdictOf(ev, 9); !v.Failed || v.RuleFailed || !v.RecoveredAt.IsZero() || len(v.Incidents) != 0 {
+		t.Fatalf("marked failed without an incident: %+v", v)
+	}
+	if _, ok := ev.Attributions["I6"]; ok {
+		t.Fatal("I6 attributed without the tie")
+	}
+
+	ev = base(&Override{Failed: true, Reason: "broke refunds", By: "pm@example.com", Incidents: []string{"I6", "I7"}})
+	v := verdictOf(ev, 9)
+	// Recovered at I6's resolution, 133h: 33h after the deployment.
+	if !v.Failed || v.RuleFailed || len(v.Rules) != 0 || v.RecoveredAt != h(133) || v.RecoveredBy != RecoveredByResolution {
+		t.Errorf("tied to I6: %+v", v)
+	}
+	if secs, ok := v.RecoverySeconds(ev.Deployments[len(ev.Deployments)-1]); !ok || secs != 33*3600 {
+		t.Errorf("recovery %v s, want 33h", secs)
+	}
+	if a := ev.Attributions["I6"]; a.DeploymentPK != 9 || a.Rule != RuleOverride {
+		t.Errorf("I6 attribution %+v", a)
+	}
+	// I7 started before the deployment: it cannot be its failure, and stays
+	// with what the rules say (D8 at 90h, within the window).
+	if a := ev.Attributions["I7"]; a.DeploymentPK != 8 || a.Rule != RuleIncidentWindow {
+		t.Errorf("I7 attribution %+v", a)
+	}
+	rec := DeploymentRecord{Deployment: ev.Deployments[len(ev.Deployments)-1], Verdict: v}
+	if got := rec.FailureReason(); got != "marked failed by pm@example.com: broke refunds (caused I6)" {
+		t.Errorf("reason %q", got)
+	}
+	// An override of "not failed" ties nothing.
+	ev = base(&Override{Failed: false, Reason: "no", By: "pm", Incidents: []string{"I6"}})
+	if _, ok := ev.Attributions["I6"]; ok || verdictOf(ev, 9).Failed {
+		t.Error("a not-failed override tied an incident")
+	}
+}

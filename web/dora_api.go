@@ -334,14 +334,16 @@ func (s *Server) handleIncidentsAPI(c echo.Context) error {
 }
 
 type overrideIn struct {
-	Source string `json:"source"`
-	ID     string `json:"id"`
-	Failed *bool  `json:"failed"`
-	Reason string `json:"reason"`
+	Source    string   `json:"source"`
+	ID        string   `json:"id"`
+	Failed    *bool    `json:"failed"`
+	Reason    string   `json:"reason"`
+	Incidents []string `json:"incidents"`
 }
 
-// handleOverrideAPI sets ({"failed": true|false, "reason"}) or clears
-// ({"failed": null}) the verdict on a production deployment.
+// handleOverrideAPI sets ({"failed": true|false, "reason", "incidents"}) or
+// clears ({"failed": null}) the verdict on a production deployment;
+// "incidents" names the incidents a failed deployment caused.
 func (s *Server) handleOverrideAPI(c echo.Context) error {
 	var in overrideIn
 	const maxBody = 64 << 10
@@ -351,7 +353,7 @@ func (s *Server) handleOverrideAPI(c echo.Context) error {
 		if errors.As(err, new(*http.MaxBytesError)) {
 			return bodyTooLarge(maxBody)
 		}
-		return domain.Errorf(domain.EINVALID, "Send JSON: {\"source\": …, \"id\": …, \"failed\": true|false|null, \"reason\": …}.")
+		return domain.Errorf(domain.EINVALID, "Send JSON: {\"source\": …, \"id\": …, \"failed\": true|false|null, \"reason\": …, \"incidents\": […]}.")
 	}
 	if in.Source == "" || in.ID == "" {
 		return domain.Errorf(domain.EINVALID, "source and id name the deployment event.")
@@ -364,7 +366,7 @@ func (s *Server) handleOverrideAPI(c echo.Context) error {
 	if in.Failed == nil {
 		err = s.deps.DORA.ClearOverride(ctx, id, by)
 	} else {
-		err = s.deps.DORA.SetOverride(ctx, id, *in.Failed, in.Reason, by)
+		err = s.deps.DORA.SetOverride(ctx, id, *in.Failed, in.Reason, by, in.Incidents)
 	}
 	if err != nil {
 		return err

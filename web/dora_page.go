@@ -143,9 +143,9 @@ func (s *Server) handleOverride(c echo.Context) error {
 	var err error
 	switch c.FormValue("verdict") {
 	case "failed":
-		err = s.deps.DORA.SetOverride(ctx, id, true, c.FormValue("reason"), actor(c))
+		err = s.deps.DORA.SetOverride(ctx, id, true, c.FormValue("reason"), actor(c), splitComma(c.FormValue("incidents")))
 	case "ok":
-		err = s.deps.DORA.SetOverride(ctx, id, false, c.FormValue("reason"), actor(c))
+		err = s.deps.DORA.SetOverride(ctx, id, false, c.FormValue("reason"), actor(c), splitComma(c.FormValue("incidents")))
 	case "clear":
 		err = s.deps.DORA.ClearOverride(ctx, id, actor(c))
 	default:

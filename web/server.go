@@ -73,7 +73,7 @@ type DORAStore interface {
 	IncidentsIn(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error)
 	// IncidentsOverlapping adds the incidents open through the whole window.
 	IncidentsOverlapping(ctx context.Context, w domain.Window, f domain.DORAFilter, limit int) ([]domain.IncidentRecord, error)
-	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error
+	SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string, incidents []string) error
 	ClearOverride(ctx context.Context, id domain.Identity, by string) error
 	Services(ctx context.Context) ([]domain.Service, error)
 	Teams(ctx context.Context) ([]string, error)

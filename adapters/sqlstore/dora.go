@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -130,6 +131,8 @@ type overrideRow struct {
 	Reason  string `bun:"reason"`
 	ByUser  string `bun:"by_user"`
 	At      int64  `bun:"at"`
+	// Incidents is a JSON array of the incidents the editor tied to it.
+	Incidents string `bun:"incidents"`
 }
 
 type dailyRow struct {
@@ -529,7 +532,13 @@ func (s *Store) overridesFor(ctx context.Context, tx bun.IDB, deps []deploymentR
 		rows = append(rows, chunk...)
 	}
 	for _, r := range rows {
-		out[domain.Identity{Source: r.Source, ID: r.EventID}] = &domain.Override{Failed: r.Failed, Reason: r.Reason, By: r.ByUser, At: fromMicros(r.At)}
+		o := &domain.Override{Failed: r.Failed, Reason: r.Reason, By: r.ByUser, At: fromMicros(r.At)}
+		if r.Incidents != "" {
+			if err := json.Unmarshal([]byte(r.Incidents), &o.Incidents); err != nil {
+				return nil, fmt.Errorf("override %s %s: incidents: %w", r.Source, r.EventID, err)
+			}
+		}
+		out[domain.Identity{Source: r.Source, ID: r.EventID}] = o
 	}
 	return out, nil
 }

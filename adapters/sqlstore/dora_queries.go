@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -565,11 +566,21 @@ func (s *Store) incidents(ctx context.Context, w domain.Window, f domain.DORAFil
 }
 
 // SetOverride records an editor's verdict on a production deployment, with
-// the audit entry, and applies it to the metrics in the same transaction.
-func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string) error {
+// the audit entry, and applies it to the metrics in the same transaction. A
+// deployment marked failed may name the production incidents of its service,
+// started after it, that it caused.
+func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool, reason, by string, incidents []string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return domain.Errorf(domain.EINVALID, "Say why: the reason is shown next to the verdict.")
+	}
+	incidents = uniqueTrimmed(incidents)
+	if !failed && len(incidents) > 0 {
+		return domain.Errorf(domain.EINVALID, "Only a deployment marked failed can be tied to the incidents it caused.")
+	}
+	tied, err := json.Marshal(incidents)
+	if err != nil {
+		return err
 	}
 	defer s.bumpVersion()
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -580,15 +591,21 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 		if err != nil {
 			return err
 		}
-		row := &overrideRow{Source: id.Source, EventID: id.ID, Failed: failed, Reason: reason, ByUser: by, At: micros(s.now())}
+		if err := checkTiedIncidents(ctx, tx, dep, incidents); err != nil {
+			return err
+		}
+		row := &overrideRow{Source: id.Source, EventID: id.ID, Failed: failed, Reason: reason, ByUser: by, At: micros(s.now()), Incidents: string(tied)}
 		if _, err := tx.NewInsert().Model(row).On("CONFLICT (source, event_id) DO UPDATE").
 			Set("failed = EXCLUDED.failed").Set("reason = EXCLUDED.reason").Set("by_user = EXCLUDED.by_user").Set("at = EXCLUDED.at").
-			Exec(ctx); err != nil {
+			Set("incidents = EXCLUDED.incidents").Exec(ctx); err != nil {
 			return err
 		}
 		verdict := "not failed"
 		if failed {
 			verdict = "failed"
+		}
+		if len(incidents) > 0 {
+			verdict += ", caused " + strings.Join(incidents, ", ")
 		}
 		if err := audit(ctx, tx, s.now(), by, "deployment.override", id.String(), verdict+": "+reason); err != nil {
 			return err
@@ -597,6 +614,47 @@ func (s *Store) SetOverride(ctx context.Context, id domain.Identity, failed bool
 		w.service(dep.Service, dep.At)
 		return s.processDora(ctx, tx, w)
 	})
+}
+
+// checkTiedIncidents makes sure each incident an editor ties to a deployment
+// is a production incident of its service that started after it.
+func checkTiedIncidents(ctx context.Context, tx bun.IDB, dep *deploymentRow, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []incidentRow
+	if err := tx.NewSelect().Model(&rows).Where("incident_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		return err
+	}
+	found := map[string]incidentRow{}
+	for _, r := range rows {
+		found[r.IncidentID] = r
+	}
+	for _, id := range ids {
+		r, ok := found[id]
+		switch {
+		case !ok:
+			return domain.Errorf(domain.EINVALID, "No incident %q is known.", id)
+		case !r.Production || r.Service != dep.Service:
+			return domain.Errorf(domain.EINVALID, "Incident %s is not a production incident of %s.", id, dep.Service)
+		case r.StartedAt == nil || *r.StartedAt < dep.At:
+			return domain.Errorf(domain.EINVALID, "Incident %s did not start after this deployment, so it cannot be its failure.", id)
+		}
+	}
+	return nil
+}
+
+// uniqueTrimmed drops blanks and repeats, keeping the order.
+func uniqueTrimmed(xs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if x = strings.TrimSpace(x); x != "" && !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // ClearOverride removes an override; the rules decide again.

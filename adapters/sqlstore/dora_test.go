@@ -232,10 +232,10 @@ func TestOverridesChangeTheMetricsAtOnce(t *testing.T) {
 				d4 = e.Identity
 			}
 		}
-		if err := s.SetOverride(ctx, d4, false, "  ", "pm@example.com"); domain.ErrorCode(err) != domain.EINVALID {
+		if err := s.SetOverride(ctx, d4, false, "  ", "pm@example.com", nil); domain.ErrorCode(err) != domain.EINVALID {
 			t.Fatalf("override without a reason: %v", err)
 		}
-		if err := s.SetOverride(ctx, d4, false, "I2 was the payment provider's outage", "pm@example.com"); err != nil {
+		if err := s.SetOverride(ctx, d4, false, "I2 was the payment provider's outage", "pm@example.com", nil); err != nil {
 			t.Fatal(err)
 		}
 		week := window(t, "2026-03-02", "2026-03-05")
@@ -262,7 +262,7 @@ func TestOverridesChangeTheMetricsAtOnce(t *testing.T) {
 		// A rollback has no verdict to override.
 		for _, e := range evs {
 			if e.Kind == domain.KindServiceRollback {
-				if err := s.SetOverride(ctx, e.Identity, true, "x", "pm"); domain.ErrorCode(err) != domain.EINVALID {
+				if err := s.SetOverride(ctx, e.Identity, true, "x", "pm", nil); domain.ErrorCode(err) != domain.EINVALID {
 					t.Errorf("override on a rollback: %v", err)
 				}
 			}
@@ -436,5 +436,106 @@ func TestDORAOfAValueStreamsServices(t *testing.T) {
 	}
 	if sum != all.Deployments {
 		t.Errorf("weekly deployments add up to %d, want %d", sum, all.Deployments)
+	}
+}
+
+// An editor marks D5 failed and ties I3 to it, which the rules leave
+// unattributed (it started 30h after D5). I3 then counts against D5, with
+// the rule "override", through later re-evaluations and a rebuild; incidents
+// that did not start after D5, or are not checkout's, cannot be tied.
+func TestOverrideTiesAnIncident(t *testing.T) {
+	sqltest.EachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		evs := domaintest.DORAStory()
+		storeEvents(t, s, evs, 100)
+		var d5 domain.Identity
+		for _, e := range evs {
+			if e.Artifact == "A5" && e.Kind == domain.KindServiceDeployed {
+				d5 = e.Identity
+			}
+		}
+		week := window(t, "2026-03-02", "2026-03-08")
+		for _, bad := range [][]string{{"I1"}, {"nope"}, {"I3", "I2"}} {
+			if err := s.SetOverride(ctx, d5, true, "broke refunds", "pm", bad); domain.ErrorCode(err) != domain.EINVALID {
+				t.Errorf("tie %v: %v", bad, err)
+			}
+		}
+		if err := s.SetOverride(ctx, d5, false, "fine", "pm", []string{"I3"}); domain.ErrorCode(err) != domain.EINVALID {
+			t.Errorf("tie on a not-failed verdict: %v", err)
+		}
+		if err := s.SetOverride(ctx, d5, true, "broke refunds", "pm", []string{" I3 ", "I3"}); err != nil {
+			t.Fatal(err)
+		}
+		check := func(when string) {
+			t.Helper()
+			incs, err := s.IncidentsIn(ctx, week, domain.DORAFilter{Service: "checkout"}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range incs {
+				if i.Incident.ID == "I3" && (i.DeploymentEvent != d5 || i.Rule != domain.RuleOverride) {
+					t.Errorf("%s: I3 %+v, want tied to D5 by override", when, i)
+				}
+			}
+			deps, _ := s.DeploymentsIn(ctx, week, domain.DORAFilter{Service: "checkout"}, true, 0)
+			found := false
+			for _, d := range deps {
+				if d.Deployment.Event == d5 {
+					found = true
+					// Recovered at the earlier of I3's resolution (81h) and
+					// the next good deployment, D6 at 80h.
+					if d.Verdict.RecoveredAt != domaintest.Hour(80) || d.Verdict.Override == nil || len(d.Verdict.Override.Incidents) != 1 {
+						t.Errorf("%s: D5 %+v", when, d.Verdict)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: D5 is not among the failed deployments", when)
+			}
+		}
+		check("after the override")
+		// A late event re-evaluates checkout from before D5.
+		storeEvents(t, s, []domain.Event{{Identity: domain.Identity{Source: "/late", ID: "inc"}, Type: "t", Kind: domain.KindIncidentReported,
+			Time: domaintest.Hour(46.2), SubjectID: "I9", Service: "checkout", Environment: "production"}}, 1)
+		check("after a late incident")
+		gen, err := s.BeginRebuild(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rebuildAll(t, s, gen, append(evs, domain.Event{Identity: domain.Identity{Source: "/late", ID: "inc"}, Type: "t", Kind: domain.KindIncidentReported,
+			Time: domaintest.Hour(46.2), SubjectID: "I9", Service: "checkout", Environment: "production"}))
+		check("after a rebuild")
+	})
+}
+
+// rebuildAll reapplies every stored event of evs in generation gen and
+// recomputes DORA, as the rebuild command does.
+func rebuildAll(t *testing.T, s *sqlstore.Store, gen int64, evs []domain.Event) {
+	t.Helper()
+	ctx := context.Background()
+	byID := map[domain.Identity]domain.Event{}
+	for _, e := range evs {
+		byID[e.Identity] = e
+	}
+	var after int64
+	for {
+		page, err := s.EventsAfter(ctx, after, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		var items []sqlstore.Reapply
+		for _, e := range page {
+			items = append(items, sqlstore.Reapply{PK: e.PK, Event: byID[e.Identity]})
+			after = e.PK
+		}
+		if err := s.ReapplyEvents(ctx, gen, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecomputeAllDORA(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -106,6 +106,8 @@ func ruleLabel(r domain.FailureRule) string {
 		return "names the artifact it deployed"
 	case domain.RuleIncidentWindow:
 		return "started soon after it"
+	case domain.RuleOverride:
+		return "tied to it by an editor"
 	}
 	return string(r)
 }
