@@ -202,7 +202,7 @@ type doraCollector struct {
 }
 
 type doraDescs struct {
-	deployments, perDay, leadMedian, leadP90, cfr, recovery, restore, rework *prometheus.Desc
+	deployments, coveredDays, perDay, leadMedian, leadP90, cfr, recovery, restore, rework *prometheus.Desc
 }
 
 func newDORACollector(s *Server) *doraCollector {
@@ -213,7 +213,8 @@ func newDORACollector(s *Server) *doraCollector {
 	}
 	return &doraCollector{s: s, descs: doraDescs{
 		deployments: d("deployments", "Production deployments (rollbacks included)"),
-		perDay:      d("deployments_per_day", "Production deployments per day"),
+		coveredDays: d("covered_days", "Days Throughline has delivery data for (since its earliest stored CDEvent)"),
+		perDay:      d("deployments_per_day", "Production deployments per covered day"),
 		leadMedian:  d("lead_time_median_seconds", "Median lead time for changes, in seconds,"),
 		leadP90:     d("lead_time_p90_seconds", "90th percentile (nearest rank) lead time for changes, in seconds,"),
 		cfr:         d("change_failure_rate", "Failed deployments / non-rollback deployments (0 to 1)"),
@@ -225,7 +226,7 @@ func newDORACollector(s *Server) *doraCollector {
 
 func (dc *doraCollector) Describe(ch chan<- *prometheus.Desc) {
 	d := dc.descs
-	for _, desc := range []*prometheus.Desc{d.deployments, d.perDay, d.leadMedian, d.leadP90, d.cfr, d.recovery, d.restore, d.rework} {
+	for _, desc := range []*prometheus.Desc{d.deployments, d.coveredDays, d.perDay, d.leadMedian, d.leadP90, d.cfr, d.recovery, d.restore, d.rework} {
 		ch <- desc
 	}
 }
@@ -295,6 +296,7 @@ func (dc *doraCollector) appendReport(out []prometheus.Metric, r domain.DORARepo
 		}
 	}
 	gauge(d.deployments, float64(r.Deployments))
+	gauge(d.coveredDays, float64(r.CoveredDays))
 	optional(d.perDay, r.PerDay)
 	optional(d.leadMedian, r.LeadMedian)
 	optional(d.leadP90, r.LeadP90)

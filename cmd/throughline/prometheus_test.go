@@ -149,15 +149,18 @@ func TestPrometheusMetricsMatchHandComputedNumbers(t *testing.T) {
 	// towards time to restore: median of 0.5h, 1h, 2h, 4h = 1.5h.
 	// search deployed once (c1, started 48h before Monday, at 5h: 53h); all
 	// services count c1 once, at checkout's D1.
+	// The story starts with change c1 two days before its Monday (ten days
+	// ago): the 30-day window has 13 covered days, and deployments per day
+	// divide by them.
 	const none = -1.0
 	want := map[[2]string]map[string]float64{
-		{"checkout", "payments"}: {"deployments": 8, "deployments_per_day": 8.0 / 30, "lead_time_median_seconds": 36000,
+		{"checkout", "payments"}: {"deployments": 8, "covered_days": 13, "deployments_per_day": 8.0 / 13, "lead_time_median_seconds": 36000,
 			"lead_time_p90_seconds": 172800, "change_failure_rate": 4.0 / 7, "recovery_time_median_seconds": 5400,
 			"time_to_restore_median_seconds": 5400, "rework_rate": 3.0 / 8},
-		{"search", "discovery"}: {"deployments": 1, "deployments_per_day": 1.0 / 30, "lead_time_median_seconds": 190800,
+		{"search", "discovery"}: {"deployments": 1, "covered_days": 13, "deployments_per_day": 1.0 / 13, "lead_time_median_seconds": 190800,
 			"lead_time_p90_seconds": 190800, "change_failure_rate": 0, "recovery_time_median_seconds": none,
 			"time_to_restore_median_seconds": none, "rework_rate": 0},
-		{"", ""}: {"deployments": 9, "deployments_per_day": 9.0 / 30, "lead_time_median_seconds": 36000,
+		{"", ""}: {"deployments": 9, "covered_days": 13, "deployments_per_day": 9.0 / 13, "lead_time_median_seconds": 36000,
 			"lead_time_p90_seconds": 172800, "change_failure_rate": 0.5, "recovery_time_median_seconds": 5400,
 			"time_to_restore_median_seconds": 5400, "rework_rate": 3.0 / 9},
 	}
