@@ -74,7 +74,7 @@ func TestDORAAPIMatchesHandComputedNumbers(t *testing.T) {
 
 	// An empty window: real zeros, and nulls for what cannot be computed.
 	code, raw := getRaw(t, app.URL()+"/api/v1/dora?from=2026-04-01&to=2026-04-30", read)
-	wantEmpty := `{"from":"2026-04-01","to":"2026-04-30",` +
+	wantEmpty := `{"from":"2026-04-01","to":"2026-04-30","covered_days":30,` +
 		`"deployment_frequency":{"deployments":0,"per_day":0,"tier":null},` +
 		`"lead_time":{"changes":0,"median_seconds":null,"p90_seconds":null,"tier":null,"start_to_merged_median_seconds":null,"merged_to_deployed_median_seconds":null},` +
 		`"change_failure_rate":{"failed":0,"deployments":0,"rate":null,"tier":null},` +
@@ -85,6 +85,12 @@ func TestDORAAPIMatchesHandComputedNumbers(t *testing.T) {
 		t.Errorf("empty window: %d\n%s\nwant\n%s", code, raw, wantEmpty)
 	}
 
+	// Before the first stored event (28 February): no covered day, so no
+	// rate per day and no tier; the count is still a real zero.
+	code, raw = getRaw(t, app.URL()+"/api/v1/dora?from=2026-01-01&to=2026-01-31", read)
+	if want := `"covered_days":0,"deployment_frequency":{"deployments":0,"per_day":null,"tier":null}`; code != 200 || !strings.Contains(string(raw), want) {
+		t.Errorf("window before coverage: %d %s; want %s", code, raw, want)
+	}
 	for _, bad := range []string{"from=2026-3-2&to=2026-03-05", "from=2026-03-05&to=2026-03-02", "from=2020-01-01&to=2026-03-02", "bucket=day"} {
 		path := "/api/v1/dora?"
 		if strings.HasPrefix(bad, "bucket") {
