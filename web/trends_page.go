@@ -416,16 +416,23 @@ func compareWithPrevious(m domain.TrendMetric, val *float64, prev domain.DORARep
 	return domain.CompareValues(val, m.Value(prev), m.HigherIsBetter), ""
 }
 
-// metricPoints turns a trend into chart points, leaving out periods
-// without a value.
+// metricPoints turns a trend into chart points; a period without a value
+// is a gap in the line.
 func metricPoints(m domain.TrendMetric, trend []domain.DORAReport) []views.TimePoint {
 	var pts []views.TimePoint
 	for _, r := range trend {
-		if val := m.Value(r); val != nil {
-			pts = append(pts, views.TimePoint{At: r.Window.BucketStart, Value: *val})
-		}
+		pts = append(pts, views.OptionalPoint(r.Window.BucketStart, m.Value(r)))
 	}
 	return pts
+}
+
+// scaled is v times k, or nil without a value.
+func scaled(v *float64, k float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	x := *v * k
+	return &x
 }
 
 func tierBands(m domain.TrendMetric) []views.Band {
@@ -612,8 +619,8 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 			kt.Table = views.DataTable{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV,
 				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of daily means)", "progress (0–1)"}}
 			for _, p := range series {
+				kt.Chart.Points = append(kt.Chart.Points, views.OptionalPoint(p.Window.BucketStart, scaled(p.Progress, 100)))
 				if p.Progress != nil {
-					kt.Chart.Points = append(kt.Chart.Points, views.TimePoint{At: p.Window.BucketStart, Value: *p.Progress * 100})
 					kt.Progress = p.Progress
 				}
 				kt.Table.Rows = append(kt.Table.Rows, []string{p.Window.BucketStart.Format(domain.DateLayout), strconv.Itoa(p.Days),
@@ -701,12 +708,8 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 			for ti, t := range types {
 				tr.Done.Series[ti].Values = append(tr.Done.Series[ti].Values, float64(r.Distribution[t]))
 			}
-			var flowDays *float64
-			if r.FlowTime.Median != nil {
-				d := *r.FlowTime.Median / 86400
-				flowDays = &d
-				tr.FlowTime.Points = append(tr.FlowTime.Points, views.TimePoint{At: m.BucketStart, Value: d})
-			}
+			flowDays := scaled(r.FlowTime.Median, 1.0/86400)
+			tr.FlowTime.Points = append(tr.FlowTime.Points, views.OptionalPoint(m.BucketStart, flowDays))
 			cell := views.ConstraintCell{}
 			constraint := ""
 			if c := r.Constraint; c != nil {

@@ -25,6 +25,20 @@ type StackedBars struct {
 	Labels []string
 	Series []BarSeries
 	CSV    string // download link for its numbers
+	// NoData marks periods (by label index) without data: no bar and an
+	// empty row, never a zero.
+	NoData []bool
+}
+
+func (c StackedBars) noData(i int) bool { return i < len(c.NoData) && c.NoData[i] }
+
+// valueText writes one bar segment's number for the table; a period
+// without data is a dash.
+func (c StackedBars) valueText(s BarSeries, i int) string {
+	if c.noData(i) || i >= len(s.Values) {
+		return "—"
+	}
+	return FormatNumber(s.Values[i])
 }
 
 type rect struct {
@@ -50,7 +64,7 @@ func (c StackedBars) geom() barsGeom {
 	totals := make([]float64, len(c.Labels))
 	for _, s := range c.Series {
 		for i, v := range s.Values {
-			if i < len(totals) {
+			if i < len(totals) && !c.noData(i) {
 				totals[i] += v
 			}
 		}
@@ -71,6 +85,10 @@ func (c StackedBars) geom() barsGeom {
 	bw := math.Min(slot*0.7, 48)
 	for i, label := range c.Labels {
 		x := g.Left + float64(i)*slot + (slot-bw)/2
+		if c.noData(i) {
+			g.Bars = append(g.Bars, rect{X: g.Left + float64(i)*slot, Y: g.Top, W: slot, H: g.H - g.Top - g.Bot, Class: "bar-nodata", Title: label + ": no data"})
+			continue
+		}
 		base := 0.0
 		for _, s := range c.Series {
 			if i >= len(s.Values) || s.Values[i] == 0 {

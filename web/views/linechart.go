@@ -26,10 +26,23 @@ type LineChart struct {
 	XFrom, XTo time.Time
 }
 
-// TimePoint is a value at a time.
+// TimePoint is a value at a time, or a gap: a period without data, drawn
+// as a break in the line and listed empty, never as a zero.
 type TimePoint struct {
 	At    time.Time
 	Value float64
+	Gap   bool
+}
+
+// GapAt is a period without data.
+func GapAt(t time.Time) TimePoint { return TimePoint{At: t, Gap: true} }
+
+// OptionalPoint is a value at a time, or a gap where v is nil.
+func OptionalPoint(t time.Time, v *float64) TimePoint {
+	if v == nil {
+		return GapAt(t)
+	}
+	return TimePoint{At: t, Value: *v}
 }
 
 // RefLine is a horizontal line at a value.
@@ -100,7 +113,7 @@ func (c LineChart) geom() chartGeom {
 		g = chartGeom{W: 320, H: 150, Left: 44, Right: 10, Top: 10, Bot: 26}
 		yTicks, xTicks = 3, 3
 	}
-	if len(c.Points) == 0 {
+	if !hasData(c.Points) {
 		g.Empty = true
 		return g
 	}
@@ -113,7 +126,9 @@ func (c LineChart) geom() chartGeom {
 		if p.At.After(t1) {
 			t1 = p.At
 		}
-		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
+		if !p.Gap {
+			lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
+		}
 	}
 	for _, r := range c.Refs {
 		lo, hi = math.Min(lo, r.Value), math.Max(hi, r.Value)
@@ -151,12 +166,21 @@ func (c LineChart) geom() chartGeom {
 	}
 	var b strings.Builder
 	for i, p := range c.Points {
-		if i == 0 {
-			fmt.Fprintf(&b, "M%.1f %.1f", x(p.At), y(p.Value))
-		} else {
-			fmt.Fprintf(&b, " L%.1f %.1f", x(p.At), y(p.Value))
+		if p.Gap {
+			continue
 		}
-		if len(c.Points) <= 60 {
+		// The pen lifts over a gap; a point alone between gaps keeps its dot.
+		joined := i > 0 && !c.Points[i-1].Gap
+		if joined {
+			fmt.Fprintf(&b, " L%.1f %.1f", x(p.At), y(p.Value))
+		} else {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "M%.1f %.1f", x(p.At), y(p.Value))
+		}
+		alone := !joined && (i+1 == len(c.Points) || c.Points[i+1].Gap)
+		if len(c.Points) <= 60 || alone {
 			g.Dots = append(g.Dots, dot{x(p.At), y(p.Value)})
 		}
 	}
@@ -214,9 +238,21 @@ func (c LineChart) geom() chartGeom {
 func minValue(ps []TimePoint) float64 {
 	m := math.Inf(1)
 	for _, p := range ps {
-		m = math.Min(m, p.Value)
+		if !p.Gap {
+			m = math.Min(m, p.Value)
+		}
 	}
 	return m
+}
+
+// hasData says whether any point is not a gap.
+func hasData(ps []TimePoint) bool {
+	for _, p := range ps {
+		if !p.Gap {
+			return true
+		}
+	}
+	return false
 }
 
 // niceStep rounds a raw step to 1, 2 or 5 times a power of ten.
@@ -247,6 +283,14 @@ func formatValue(v, step float64) string {
 		s = "0"
 	}
 	return s
+}
+
+// pointText writes a point's value for the numbers table; a gap is a dash.
+func pointText(p TimePoint, unit string) string {
+	if p.Gap {
+		return "—"
+	}
+	return FormatNumber(p.Value) + unit
 }
 
 // FormatNumber writes a measured value compactly.
