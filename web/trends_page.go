@@ -351,6 +351,11 @@ func (s *Server) reliabilityTrends(ctx context.Context, q trendsQuery, f domain.
 		}
 		out = append(out, t)
 	}
+	charts := make([]*views.LineChart, len(out))
+	for i := range out {
+		charts[i] = &out[i].Chart
+	}
+	views.ShareY(charts...) // side by side, one scale
 	return out, true, nil
 }
 
@@ -582,6 +587,11 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 			}
 		}
 		cm.Table.Rows = rows
+		charts := make([]*views.LineChart, len(cm.Cells))
+		for i := range cm.Cells {
+			charts[i] = &cm.Cells[i].Chart
+		}
+		views.ShareY(charts...) // small multiples share one scale
 		cv.Metrics = append(cv.Metrics, cm)
 	}
 	return cv, nil
@@ -630,6 +640,13 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 		}
 		o.Objectives = append(o.Objectives, ot)
 	}
+	var krCharts []*views.LineChart // all progress charts share one scale
+	for i := range o.Objectives {
+		for j := range o.Objectives[i].KeyResults {
+			krCharts = append(krCharts, &o.Objectives[i].KeyResults[j].Chart)
+		}
+	}
+	views.ShareY(krCharts...)
 
 	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
 	if err != nil {
@@ -694,7 +711,8 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		for _, t := range types {
 			tr.Done.Series = append(tr.Done.Series, views.BarSeries{Name: string(t), Class: "bar-" + string(t)})
 		}
-		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)"}
+		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)",
+			XFrom: months[0].BucketStart, XTo: months[len(months)-1].BucketStart}
 		tr.Table = views.DataTable{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV,
 			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint"}}
 		row := views.ConstraintRow{Stream: st.Name, Href: href}
@@ -730,5 +748,13 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		ft.Streams = append(ft.Streams, tr)
 		ft.Constraints = append(ft.Constraints, row)
 	}
+	// The streams' panels share their scales.
+	done := make([]*views.StackedBars, len(ft.Streams))
+	flowTimes := make([]*views.LineChart, len(ft.Streams))
+	for i := range ft.Streams {
+		done[i], flowTimes[i] = &ft.Streams[i].Done, &ft.Streams[i].FlowTime
+	}
+	views.ShareBarsY(done...)
+	views.ShareY(flowTimes...)
 	return ft, nil
 }
