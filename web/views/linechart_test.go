@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -343,5 +344,23 @@ func TestMarkerLabelClearsReferenceLabels(t *testing.T) {
 		if left < rl+rw && rl < left+w && m.LabelY > r.LabelY-axisFont && m.LabelY-axisFont < r.LabelY {
 			t.Errorf("marker label at y=%v over %q at y=%v", m.LabelY, r.Label, r.LabelY)
 		}
+	}
+}
+
+// A progress bar clamps its drawing to 0–100 %, never the number: below
+// the baseline it is empty, past the target full.
+func TestProgressBarClampsOnlyItsDrawing(t *testing.T) {
+	for p, want := range map[float64]string{-0.35: "w0", 0: "w0", 0.48: "w50", 1: "w100", 1.3: "w100"} {
+		if got := progressWidth(p); got != want {
+			t.Errorf("progressWidth(%v) = %q; want %q", p, got, want)
+		}
+	}
+	var b strings.Builder
+	p := -0.35
+	if err := progressBar(&p).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "-35 %") || !strings.Contains(b.String(), `aria-valuenow="0"`) {
+		t.Errorf("progress below the baseline renders %s", b.String())
 	}
 }
