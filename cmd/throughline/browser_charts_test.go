@@ -11,7 +11,8 @@ import (
 )
 
 // chartProblems lists, for the page in the browser, chart text drawn
-// smaller than 11 px, outside its chart, or over a neighbouring label.
+// smaller than 11 px, outside its chart, or over a neighbouring label, and
+// charts with fewer than two labels along their time or category axis.
 const chartProblems = `(() => {
 	const out = [];
 	const name = el => (el.closest('[data-testid]')?.dataset.testid || el.closest('section')?.id || '?') + ' "' + el.textContent.trim() + '"';
@@ -26,6 +27,7 @@ const chartProblems = `(() => {
 			if (r.left < box.left - 1 || r.right > box.right + 1) out.push(name(t) + ' outside its chart');
 		}
 		const axis = [...fig.querySelectorAll('svg g.axis text')].filter(t => t.getClientRects().length).map(t => t.getBoundingClientRect());
+		if (axis.length < 2) out.push(name(fig) + ' shows ' + axis.length + ' labels along its axis');
 		for (let i = 0; i < axis.length; i++) for (let j = i + 1; j < axis.length; j++) {
 			const a = axis[i], b = axis[j];
 			if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) out.push(name(fig) + ' has overlapping time labels');

@@ -134,109 +134,54 @@ type timeStep struct{ days, months int }
 
 var timeSteps = []timeStep{{1, 0}, {2, 0}, {7, 0}, {14, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 6}, {0, 12}, {0, 24}, {0, 60}, {0, 120}}
 
-// setTimeAxis labels the time axis t0..t1 (UTC) with the finest calendar
-// step whose labels fit the widest chart: days, Mondays, month starts or
-// years. Every k-th of those fits a narrower chart, and so on down to a
-// phone; each label has the level from which it shows. Years are shown
-// where they change, and on the first label of an axis that spans more
-// than one.
+// setTimeAxis labels the time axis t0..t1 (UTC), for each width a chart
+// may be drawn at, with the finest calendar step whose labels fit: days,
+// Mondays, month starts or years. A label shows in the band of widths
+// From..To (container queries in app.css). Years are shown where they
+// change, and on the first label of an axis that spans more than one.
 func (f *frame) setTimeAxis(t0, t1 time.Time) {
 	t0, t1 = t0.UTC(), t1.UTC()
 	span := float64(t1.Sub(t0))
-	top := len(f.widths) - 1
-	for _, st := range timeSteps {
+	var prev []int // this level's labels in f.XTicks, to extend to the next
+	for level, width := range f.widths {
 		var ticks []tick
-		for i, t := range stepTimes(t0, t1, st) {
-			label, year := timeLabel(t, st, i == 0, t0.Year() != t1.Year())
-			ticks = append(ticks, tick{Pos: float64(t.Sub(t0)) / span * 100, Label: label, Year: year, Level: top})
+		for _, st := range timeSteps {
+			ticks = nil
+			for i, t := range stepTimes(t0, t1, st) {
+				label, year := timeLabel(t, st, i == 0, t0.Year() != t1.Year())
+				ticks = append(ticks, tick{Pos: float64(t.Sub(t0)) / span * 100, Label: label, Year: year, Banded: true, From: level, To: level})
+			}
+			if len(ticks) > 0 && f.fitsAt(ticks, f.plotAt(width)) {
+				break
+			}
 		}
-		if len(ticks) == 0 || !f.fitsAt(ticks, f.plotAt(f.widths[top])) {
+		if sameTicks(f.XTicks, prev, ticks) {
+			for _, i := range prev {
+				f.XTicks[i].To = level
+			}
 			continue
 		}
-		shown := make([]int, len(ticks))
-		for i := range shown {
-			shown[i] = i
-		}
-		for level := top - 1; level >= 0; level-- {
-			shown = f.keepFitting(ticks, shown, level, st)
-		}
-		for _, i := range shown {
-			ticks[i].Level = 0
-		}
-		f.settle(ticks)
+		prev = prev[:0]
 		for _, t := range ticks {
-			if t.Level < len(f.widths) {
-				f.XTicks = append(f.XTicks, t)
-			}
-		}
-		return
-	}
-}
-
-// settle checks each width with the anchors the labels ended with (set for
-// the narrowest width each shows at) and moves a minor label that now
-// meets its neighbour up a level (past the widest: not at all).
-func (f *frame) settle(ticks []tick) {
-	for level := 1; level < len(f.widths); level++ {
-		w := f.plotAt(f.widths[level])
-		prev, prevRight := -1, math.Inf(-1)
-		for i := range ticks {
-			if ticks[i].Level > level {
-				continue
-			}
-			x, tw := ticks[i].Pos/100*w, textWidth(ticks[i].Label)
-			left := map[string]float64{"start": x, "middle": x - tw/2, "end": x - tw}[ticks[i].Anchor]
-			if left-prevRight < labelGap {
-				if ticks[i].Level == level {
-					ticks[i].Level++
-					continue
-				}
-				if prev >= 0 && ticks[prev].Level == level {
-					ticks[prev].Level++
-				}
-			}
-			prev, prevRight = i, left+tw
+			prev = append(prev, len(f.XTicks))
+			f.XTicks = append(f.XTicks, t)
 		}
 	}
 }
 
-// keepFitting keeps every k-th of the shown labels, with the smallest k
-// that fits a chart of level's width; the kept ones show from that level
-// (their anchors set for it), the others from the level above.
-func (f *frame) keepFitting(ticks []tick, shown []int, level int, st timeStep) []int {
-	for k := 1; k <= len(shown); k++ {
-		off := majorOffset(ticks, shown, k, st)
-		var kept []int
-		var sub []tick
-		for j := off; j < len(shown); j += k {
-			kept = append(kept, shown[j])
-			sub = append(sub, ticks[shown[j]])
-		}
-		if !f.fitsAt(sub, f.plotAt(f.widths[level])) {
-			continue
-		}
-		for j, i := range kept {
-			ticks[i] = sub[j]
-			ticks[i].Level = level
-		}
-		return kept
+// sameTicks says whether the labels at idx in all read the same as ticks,
+// at the same places and anchors.
+func sameTicks(all []tick, idx []int, ticks []tick) bool {
+	if len(idx) != len(ticks) {
+		return false
 	}
-	return nil
-}
-
-// majorOffset picks which of every k shown labels a narrower chart keeps:
-// those naming a new year, or on a day axis the middle one (the day of a
-// lone point).
-func majorOffset(ticks []tick, shown []int, k int, st timeStep) int {
-	for j := 1; j < len(shown); j++ {
-		if ticks[shown[j]].Year {
-			return j % k
+	for j, i := range idx {
+		a, b := all[i], ticks[j]
+		if a.Label != b.Label || a.Anchor != b.Anchor || math.Abs(a.Pos-b.Pos) > 1e-9 {
+			return false
 		}
 	}
-	if st.months == 0 && st.days < 7 {
-		return (len(shown) / 2) % k
-	}
-	return 0
+	return true
 }
 
 // stepTimes are the aligned instants of a step within t0..t1.

@@ -92,7 +92,9 @@ type tick struct {
 	Anchor string // text-anchor of an x label: the outer ones stay inside
 	Zero   bool   // the zero line of an axis that goes below zero
 	Lower  bool   // an x label on the second row
-	Level  int    // an x label shown from the chart's Level-th width on
+	Banded bool   // a time label, shown only in the band of widths:
+	From   int    // from the chart's From-th width
+	To     int    // to its To-th (frame.widths)
 	Wide   bool   // shown only on a wide chart, Narrow only on others
 	Narrow bool
 	Year   bool // a time label that names its year

@@ -250,7 +250,7 @@ func TestTimeAxisLabels(t *testing.T) {
 			g := tc.chart.geom()
 			var ls []string // the labels a phone shows
 			for _, tk := range g.XTicks {
-				if tk.Level == 0 {
+				if tk.From == 0 {
 					ls = append(ls, tk.Label)
 				}
 			}
@@ -263,7 +263,7 @@ func TestTimeAxisLabels(t *testing.T) {
 				plot := struct{ w float64 }{g.plotAt(width)}
 				right := math.Inf(-1)
 				for _, tk := range g.XTicks {
-					if tk.Level > level {
+					if tk.From > level || tk.To < level {
 						continue
 					}
 					x, w := tk.Pos/100*plot.w, textWidth(tk.Label)
