@@ -115,6 +115,44 @@ type markerGeom struct {
 	LabelY float64
 }
 
+// placeRefs draws the reference lines, their labels kept apart.
+func (g *chartGeom) placeRefs(refs []RefLine) {
+	for i, ref := range refs {
+		ry := g.y(ref.Value)
+		ly := ry - 5
+		// Keep labels of nearby lines apart: the lower line labels below it,
+		// and a line at the top labels below it too.
+		for _, o := range refs[:i] {
+			if oy := g.y(o.Value); math.Abs(oy-ry) < 14 && ry >= oy {
+				ly = ry + 14
+			}
+		}
+		if ly-axisFont < 0 {
+			ly = ry + 14
+		}
+		g.Refs = append(g.Refs, refGeom{Y: ry, Label: ref.Label, Class: ref.Class, LabelY: ly})
+	}
+}
+
+// placeMarkers draws the vertical markers; a label is drawn where it does
+// not meet the one before, on the narrowest plot.
+func (g *chartGeom) placeMarkers(markers []Marker, x func(time.Time) float64) {
+	lastRight := math.Inf(-1)
+	for _, m := range markers {
+		mx := x(m.At)
+		px, w := mx/100*g.minPlot(), textWidth(m.Label)*0.95
+		anchor, left := "start", px+4
+		if px+4+w > g.minPlot() {
+			anchor, left = "end", px-4-w
+		}
+		show := left-lastRight > labelGap
+		if show {
+			lastRight = left + w
+		}
+		g.Markers = append(g.Markers, markerGeom{X: mx, Label: m.Label, Show: show, Anchor: anchor, LabelY: g.markerLabelY(left, w)})
+	}
+}
+
 // markerLabelY is the first row under the plot's top where a marker label
 // spanning left..left+w (px on the narrowest plot) misses the reference
 // lines' labels, which sit at the plot's right end.
@@ -249,35 +287,8 @@ func (c LineChart) geom() chartGeom {
 		}
 	}
 	g.Path = b.String()
-	for i, ref := range c.Refs {
-		ry := g.y(ref.Value)
-		ly := ry - 5
-		// Keep labels of nearby lines apart: the lower line labels below it,
-		// and a line at the top labels below it too.
-		for _, o := range c.Refs[:i] {
-			if oy := g.y(o.Value); math.Abs(oy-ry) < 14 && ry >= oy {
-				ly = ry + 14
-			}
-		}
-		if ly-axisFont < 0 {
-			ly = ry + 14
-		}
-		g.Refs = append(g.Refs, refGeom{Y: ry, Label: ref.Label, Class: ref.Class, LabelY: ly})
-	}
-	lastRight := math.Inf(-1)
-	for _, m := range c.Markers {
-		mx := x(m.At)
-		px, w := mx/100*g.minPlot(), textWidth(m.Label)*0.95
-		anchor, left := "start", px+4
-		if px+4+w > g.minPlot() {
-			anchor, left = "end", px-4-w
-		}
-		show := left-lastRight > labelGap
-		if show {
-			lastRight = left + w
-		}
-		g.Markers = append(g.Markers, markerGeom{X: mx, Label: m.Label, Show: show, Anchor: anchor, LabelY: g.markerLabelY(left, w)})
-	}
+	g.placeRefs(c.Refs)
+	g.placeMarkers(c.Markers, x)
 	for _, band := range c.Bands {
 		from, to := math.Max(band.From, g.Lo), math.Min(band.To, g.Hi)
 		if to <= from {
