@@ -184,9 +184,7 @@ func budgetChart(slo domain.SLO, w domain.Window, hist []domain.BudgetPoint) vie
 			{Label: "freeze non-critical work", From: 10, To: 25, Class: "band-medium"}, {Label: "change freeze", From: -1000, To: 10, Class: "band-low"}},
 		Refs: []views.RefLine{{Label: "budget spent", Value: 0, Class: "ref-baseline"}}}
 	for _, p := range hist {
-		if p.Remaining != nil {
-			c.Points = append(c.Points, views.TimePoint{At: p.Day, Value: *p.Remaining * 100})
-		}
+		c.Points = append(c.Points, views.OptionalPoint(p.Day, scaled(p.Remaining, 100)))
 	}
 	return c
 }

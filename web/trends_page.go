@@ -358,6 +358,11 @@ func (s *Server) reliabilityTrends(ctx context.Context, q trendsQuery, f domain.
 		}
 		out = append(out, t)
 	}
+	charts := make([]*views.LineChart, len(out))
+	for i := range out {
+		charts[i] = &out[i].Chart
+	}
+	views.ShareY(charts...) // side by side, one scale
 	return out, true, nil
 }
 
@@ -405,16 +410,23 @@ func (s *Server) trendsPresets(q trendsQuery, v *views.TrendsView) {
 	}
 }
 
-// metricPoints turns a trend into chart points, leaving out periods
-// without a value.
+// metricPoints turns a trend into chart points; a period without a value
+// is a gap in the line.
 func metricPoints(m domain.TrendMetric, trend []domain.DORAReport) []views.TimePoint {
 	var pts []views.TimePoint
 	for _, r := range trend {
-		if val := m.Value(r); val != nil {
-			pts = append(pts, views.TimePoint{At: r.Window.BucketStart, Value: *val})
-		}
+		pts = append(pts, views.OptionalPoint(r.Window.BucketStart, m.Value(r)))
 	}
 	return pts
+}
+
+// scaled is v times k, or nil without a value.
+func scaled(v *float64, k float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	x := *v * k
+	return &x
 }
 
 func tierBands(m domain.TrendMetric) []views.Band {
@@ -557,6 +569,11 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 			}
 		}
 		cm.Table.Rows = rows
+		charts := make([]*views.LineChart, len(cm.Cells))
+		for i := range cm.Cells {
+			charts[i] = &cm.Cells[i].Chart
+		}
+		views.ShareY(charts...) // small multiples share one scale
 		cv.Metrics = append(cv.Metrics, cm)
 	}
 	return cv, nil
@@ -603,9 +620,7 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 			kt.Table = views.DataTable{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV,
 				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of the " + string(q.bucket) + "'s daily means)", "progress over the " + string(q.bucket) + " (1 = target)"}}
 			for _, p := range series {
-				if p.Progress != nil {
-					kt.Chart.Points = append(kt.Chart.Points, views.TimePoint{At: p.Window.BucketStart, Value: *p.Progress * 100})
-				}
+				kt.Chart.Points = append(kt.Chart.Points, views.OptionalPoint(p.Window.BucketStart, scaled(p.Progress, 100)))
 				kt.Table.Rows = append(kt.Table.Rows, []string{p.Window.BucketStart.Format(domain.DateLayout), strconv.Itoa(p.Days),
 					views.CSVOptional(p.Mean), views.CSVOptional(p.Progress)})
 			}
@@ -613,6 +628,13 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 		}
 		o.Objectives = append(o.Objectives, ot)
 	}
+	var krCharts []*views.LineChart // all progress charts share one scale
+	for i := range o.Objectives {
+		for j := range o.Objectives[i].KeyResults {
+			krCharts = append(krCharts, &o.Objectives[i].KeyResults[j].Chart)
+		}
+	}
+	views.ShareY(krCharts...)
 
 	ideas, err := s.deps.Roadmap.Ideas(ctx, domain.IdeaFilter{})
 	if err != nil {
@@ -682,7 +704,8 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		for _, t := range types {
 			tr.Done.Series = append(tr.Done.Series, views.BarSeries{Name: string(t), Class: "bar-" + string(t)})
 		}
-		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)"}
+		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)",
+			XFrom: months[0].BucketStart, XTo: months[len(months)-1].BucketStart}
 		tr.Table = views.DataTable{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV,
 			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"}}
 		row := views.ConstraintRow{Stream: st.Name, Href: href}
@@ -696,12 +719,8 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 			for ti, t := range types {
 				tr.Done.Series[ti].Values = append(tr.Done.Series[ti].Values, float64(r.Distribution[t]))
 			}
-			var flowDays *float64
-			if r.FlowTime.Median != nil {
-				d := *r.FlowTime.Median / 86400
-				flowDays = &d
-				tr.FlowTime.Points = append(tr.FlowTime.Points, views.TimePoint{At: m.BucketStart, Value: d})
-			}
+			flowDays := scaled(r.FlowTime.Median, 1.0/86400)
+			tr.FlowTime.Points = append(tr.FlowTime.Points, views.OptionalPoint(m.BucketStart, flowDays))
 			// The map's constraint and its sentence, month by month; a month
 			// where nothing passed through any stage is a gap, not "none".
 			cell := views.ConstraintCell{Title: label + ": " + r.NoConstraint}
@@ -725,6 +744,14 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		ft.Streams = append(ft.Streams, tr)
 		ft.Constraints = append(ft.Constraints, row)
 	}
+	// The streams' panels share their scales.
+	done := make([]*views.StackedBars, len(ft.Streams))
+	flowTimes := make([]*views.LineChart, len(ft.Streams))
+	for i := range ft.Streams {
+		done[i], flowTimes[i] = &ft.Streams[i].Done, &ft.Streams[i].FlowTime
+	}
+	views.ShareBarsY(done...)
+	views.ShareY(flowTimes...)
 	return ft, nil
 }
 

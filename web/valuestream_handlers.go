@@ -139,15 +139,9 @@ func flowCharts(v *views.ValueStreamView, r domain.FlowReport) {
 		for i, t := range domain.FlowTypes {
 			v.Velocity.Series[i].Values = append(v.Velocity.Series[i].Values, float64(wk.ByType[t]))
 		}
-		if m := wk.FlowTime.Median; m != nil {
-			v.FlowTime.Points = append(v.FlowTime.Points, views.TimePoint{At: wk.Start, Value: *m / 86400})
-		}
-		if wk.Load != nil {
-			v.Load.Points = append(v.Load.Points, views.TimePoint{At: wk.Start, Value: *wk.Load})
-		}
-		if wk.Efficiency != nil {
-			v.Efficiency.Points = append(v.Efficiency.Points, views.TimePoint{At: wk.Start, Value: *wk.Efficiency * 100})
-		}
+		v.FlowTime.Points = append(v.FlowTime.Points, views.OptionalPoint(wk.Start, scaled(wk.FlowTime.Median, 1.0/86400)))
+		v.Load.Points = append(v.Load.Points, views.OptionalPoint(wk.Start, wk.Load))
+		v.Efficiency.Points = append(v.Efficiency.Points, views.OptionalPoint(wk.Start, scaled(wk.Efficiency, 100)))
 	}
 	if p := r.FlowTime.Median; p != nil {
 		v.FlowTime.Refs = []views.RefLine{{Label: "period median", Value: *p / 86400, Class: "ref-baseline"}}

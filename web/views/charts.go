@@ -13,8 +13,9 @@ type Point struct {
 }
 
 // sparkPath returns the SVG path of a small line chart in a w×h box, with
-// gaps where values are missing, and the last point's position.
-func sparkPath(pts []Point, w, h float64) (path string, lastX, lastY float64, ok bool) {
+// gaps where values are missing, the last point's position and the height
+// of zero. The box's bottom is zero (or the lowest value below it).
+func sparkPath(pts []Point, w, h float64) (path string, lastX, lastY, zeroY float64, ok bool) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, p := range pts {
 		if p.Value != nil {
@@ -22,12 +23,16 @@ func sparkPath(pts []Point, w, h float64) (path string, lastX, lastY float64, ok
 		}
 	}
 	if math.IsInf(lo, 1) {
-		return "", 0, 0, false
+		return "", 0, 0, 0, false
 	}
+	// From zero, like every axis of counts, rates and durations: a steady
+	// series is a flat line high up, not a wiggle across the box.
+	lo, hi = math.Min(lo, 0), math.Max(hi, 0)
 	if hi == lo {
-		hi, lo = hi+1, lo-1
+		hi = lo + 1
 	}
 	pad := 3.0
+	zeroY = h - pad - (0-lo)/(hi-lo)*(h-2*pad)
 	var b strings.Builder
 	pen := false
 	for i, p := range pts {
@@ -48,7 +53,7 @@ func sparkPath(pts []Point, w, h float64) (path string, lastX, lastY float64, ok
 		}
 		lastX, lastY, ok = x, y, true
 	}
-	return strings.TrimSpace(b.String()), lastX, lastY, ok
+	return strings.TrimSpace(b.String()), lastX, lastY, zeroY, ok
 }
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }

@@ -30,7 +30,11 @@ func CSVOptional(v *float64) string {
 func (c LineChart) Table(id string) DataTable {
 	t := DataTable{ID: id, Title: c.Title, CSV: c.CSV, Head: []string{"date", columnName(c.Title, c.Unit)}}
 	for _, p := range c.Points {
-		t.Rows = append(t.Rows, []string{p.At.UTC().Format(time.DateOnly), CSVNumber(p.Value)})
+		v := ""
+		if !p.Gap {
+			v = CSVNumber(p.Value)
+		}
+		t.Rows = append(t.Rows, []string{p.At.UTC().Format(time.DateOnly), v})
 	}
 	return t
 }
@@ -44,11 +48,11 @@ func (c StackedBars) Table(id string) DataTable {
 	for i, l := range c.Labels {
 		row := []string{l}
 		for _, s := range c.Series {
-			v := 0.0
-			if i < len(s.Values) {
-				v = s.Values[i]
+			v := ""
+			if i < len(s.Values) && !c.noData(i) {
+				v = CSVNumber(s.Values[i])
 			}
-			row = append(row, CSVNumber(v))
+			row = append(row, v)
 		}
 		t.Rows = append(t.Rows, row)
 	}

@@ -26,10 +26,28 @@ type StackedBars struct {
 	Labels []string
 	Series []BarSeries
 	CSV    string // download link for its numbers
+	// NoData marks periods (by label index) without data: no bar and an
+	// empty row, never a zero.
+	NoData []bool
+	// YMax is the least top of the value axis (bar charts side by side
+	// share one, see ShareBarsY); the axis starts at zero.
+	YMax float64
+}
+
+func (c StackedBars) noData(i int) bool { return i < len(c.NoData) && c.NoData[i] }
+
+// valueText writes one bar segment's number for the table; a period
+// without data is a dash.
+func (c StackedBars) valueText(s BarSeries, i int) string {
+	if c.noData(i) || i >= len(s.Values) {
+		return "—"
+	}
+	return FormatNumber(s.Values[i])
 }
 
 type rect struct {
-	X, Y, W, H float64
+	X, W, Y, H float64 // X and W in % of the plot, Y and H in px
+	PxW        float64 // when set, W is this many px centred on X
 	Class      string
 	Title      string
 }
@@ -39,56 +57,80 @@ type legendItem struct {
 }
 
 type barsGeom struct {
-	W, H, Left, Right, Top, Bot float64
-	Bars                        []rect
-	YTicks, XTicks              []tick
-	Legend                      []legendItem
-	Empty                       bool
+	frame
+	Bars   []rect
+	Legend []legendItem
+	Empty  bool
 }
 
-func (c StackedBars) geom() barsGeom {
-	g := barsGeom{W: 720, H: 240, Left: 48, Right: 12, Top: 12, Bot: 32}
+// maxBarW is the widest bar, in px: a few bars stay bars, not blocks.
+const maxBarW = 44.0
+
+// totals is each period's stacked height.
+func (c StackedBars) totals() []float64 {
 	totals := make([]float64, len(c.Labels))
 	for _, s := range c.Series {
 		for i, v := range s.Values {
-			if i < len(totals) {
+			if i < len(totals) && !c.noData(i) {
 				totals[i] += v
 			}
 		}
+	}
+	return totals
+}
+
+// ShareBarsY gives bar charts drawn side by side one value scale.
+func ShareBarsY(charts ...*StackedBars) {
+	hi := 0.0
+	for _, c := range charts {
+		for _, t := range c.totals() {
+			hi = math.Max(hi, t)
+		}
+	}
+	for _, c := range charts {
+		c.YMax = hi
+	}
+}
+
+func (c StackedBars) geom() barsGeom {
+	g := barsGeom{frame: newFrame(240, 12, 24, false)}
+	for _, s := range c.Series {
 		g.Legend = append(g.Legend, legendItem{s.Name, s.Class})
 	}
 	hi := 0.0
-	for _, t := range totals {
+	for _, t := range c.totals() {
 		hi = math.Max(hi, t)
 	}
 	if len(c.Labels) == 0 || hi == 0 {
 		g.Empty = true
 		return g
 	}
-	step := niceStep(hi / 4)
-	hi = math.Ceil(hi/step) * step
-	y := func(v float64) float64 { return g.H - g.Bot - v/hi*(g.H-g.Top-g.Bot) }
-	slot := (g.W - g.Left - g.Right) / float64(len(c.Labels))
-	bw := math.Min(slot*0.7, 48)
+	g.setValueAxis(Range{0, math.Max(hi, c.YMax)}, 4, "")
+	g.setCategoryAxis(c.Labels, false)
+	slot := 100 / float64(len(c.Labels))
+	w, pxW := slot*0.7, 0.0
+	if w/100*g.minPlot() > maxBarW {
+		pxW = maxBarW
+	}
 	for i, label := range c.Labels {
-		x := g.Left + float64(i)*slot + (slot-bw)/2
+		if c.noData(i) {
+			g.Bars = append(g.Bars, rect{X: float64(i) * slot, W: slot, Y: g.Top, H: g.H - g.Top - g.Bot, Class: "bar-nodata", Title: label + ": no data"})
+			continue
+		}
+		x := float64(i)*slot + (slot-w)/2
+		if pxW > 0 {
+			x = (float64(i) + 0.5) * slot
+		}
 		base := 0.0
 		for _, s := range c.Series {
 			if i >= len(s.Values) || s.Values[i] == 0 {
 				continue
 			}
 			v := s.Values[i]
-			g.Bars = append(g.Bars, rect{X: x, Y: y(base + v), W: bw, H: y(base) - y(base+v), Class: s.Class,
+			g.Bars = append(g.Bars, rect{X: x, W: w, PxW: pxW, Y: g.y(base + v), H: g.y(base) - g.y(base+v), Class: s.Class,
 				Title: label + ": " + FormatNumber(v) + " " + s.Name})
 			base += v
 		}
-	}
-	for v := 0.0; v <= hi+step/2; v += step {
-		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
-	}
-	every := max(1, int(math.Ceil(float64(len(c.Labels))/8)))
-	for i := 0; i < len(c.Labels); i += every {
-		g.XTicks = append(g.XTicks, tick{Pos: g.Left + (float64(i)+0.5)*slot, Label: c.Labels[i]})
 	}
 	return g
 }
@@ -105,17 +147,16 @@ type StackedArea struct {
 }
 
 type polygon struct {
-	Points string
+	Points string // in the plot's user units
 	Class  string
 	Title  string
 }
 
 type areaGeom struct {
-	W, H, Left, Right, Top, Bot float64
-	Bands                       []polygon
-	YTicks, XTicks              []tick
-	Legend                      []legendItem
-	Empty                       bool
+	frame
+	Bands  []polygon
+	Legend []legendItem
+	Empty  bool
 }
 
 // bandClass names the colour of band i of n (the last is Done).
@@ -127,7 +168,7 @@ func bandClass(i, n int) string {
 }
 
 func (c StackedArea) geom() areaGeom {
-	g := areaGeom{W: 720, H: 280, Left: 56, Right: 12, Top: 12, Bot: 32}
+	g := areaGeom{frame: newFrame(280, 12, 24, false)}
 	n := len(c.Series)
 	for i, s := range c.Series {
 		g.Legend = append(g.Legend, legendItem{s, bandClass(i, n)})
@@ -136,39 +177,35 @@ func (c StackedArea) geom() areaGeom {
 		g.Empty = true
 		return g
 	}
-	lo, hi := float64(c.Counts[0][n-1]), 0.0
+	hi := 0.0
 	for _, row := range c.Counts {
 		hi = math.Max(hi, float64(row[0]))
 	}
-	if hi <= lo {
-		if hi == 0 {
-			g.Empty = true
-			return g
-		}
-		lo = math.Max(0, hi-1)
+	if hi == 0 {
+		g.Empty = true
+		return g
 	}
-	step := niceStep((hi - lo) / 4)
-	lo = math.Floor(lo/step) * step
-	hi = math.Ceil(hi/step) * step
+	// Counts from zero, like every count: work done before the period is
+	// the foot of the Done band.
+	g.setValueAxis(Range{0, hi}, 4, "")
 	days := len(c.Days)
 	x := func(d int) float64 {
 		if days == 1 {
-			return (g.Left + g.W - g.Right) / 2
+			return 50
 		}
-		return g.Left + float64(d)/float64(days-1)*(g.W-g.Left-g.Right)
+		return float64(d) / float64(days-1) * 100
 	}
-	y := func(v float64) float64 { return g.H - g.Bot - (v-lo)/(hi-lo)*(g.H-g.Top-g.Bot) }
 	for s := 0; s < n; s++ {
 		var b strings.Builder
 		for d := 0; d < days; d++ {
-			fmt.Fprintf(&b, "%.1f,%.1f ", x(d), y(float64(c.Counts[d][s])))
+			fmt.Fprintf(&b, "%s,%.1f ", pu(x(d)), g.y(float64(c.Counts[d][s])))
 		}
 		for d := days - 1; d >= 0; d-- {
-			under := lo
+			under := 0.0
 			if s+1 < n {
 				under = float64(c.Counts[d][s+1])
 			}
-			fmt.Fprintf(&b, "%.1f,%.1f ", x(d), y(under))
+			fmt.Fprintf(&b, "%s,%.1f ", pu(x(d)), g.y(under))
 		}
 		last := c.Counts[days-1]
 		inStage := last[s]
@@ -181,14 +218,11 @@ func (c StackedArea) geom() areaGeom {
 		}
 		g.Bands = append(g.Bands, polygon{Points: strings.TrimSpace(b.String()), Class: bandClass(s, n), Title: title})
 	}
-	for v := lo; v <= hi+step/2; v += step {
-		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
+	t0, t1 := c.Days[0], c.Days[days-1]
+	if days == 1 {
+		t0, t1 = t0.Add(-minSpan/2), t0.Add(minSpan/2)
 	}
-	ticks := min(6, days-1)
-	for i := 0; i <= ticks && ticks > 0; i++ {
-		d := i * (days - 1) / ticks
-		g.XTicks = append(g.XTicks, tick{Pos: x(d), Label: c.Days[d].UTC().Format("2 Jan")})
-	}
+	g.setTimeAxis(t0, t1)
 	return g
 }
 
@@ -210,19 +244,18 @@ type AgingChart struct {
 }
 
 type circle struct {
-	X, Y  float64
+	X, Y  float64 // %, px
 	Title string
 	Href  string
 	Class string
 }
 
 type agingGeom struct {
-	W, H, Left, Right, Top, Bot float64
-	Dots                        []circle
-	Columns                     []rect
-	Refs                        []refGeom
-	YTicks, XTicks              []tick
-	Empty                       bool
+	frame
+	Dots    []circle
+	Columns []rect
+	Refs    []refGeom
+	Empty   bool
 	// OffScale counts the items older than the scale reaches, drawn on
 	// its top edge.
 	OffScale int
@@ -244,27 +277,6 @@ func offScaleNote(n int) string {
 	return strconv.Itoa(n) + " items are older than the scale reaches: they sit on the top edge, ringed; their ages are in their tooltips and in the table below. Ages of decades usually mean a producer's clock was wrong."
 }
 
-// scale is the age axis: its top in days, days per unit, the tick step in
-// units and the unit ("d", or "y" past two years, so that labels fit).
-func (c AgingChart) scale() (top, per, step float64, unit string) {
-	limit := c.agingScaleLimit()
-	hi := 1.0
-	for _, p := range c.Points {
-		if p.AgeDays <= limit {
-			hi = math.Max(hi, p.AgeDays)
-		}
-	}
-	for _, r := range c.Percentiles {
-		hi = math.Max(hi, r.Value)
-	}
-	per, unit = 1, "d"
-	if hi > 2*365.25 {
-		per, unit = 365.25, "y"
-	}
-	step = niceStep(hi / per * 1.05 / 5)
-	return math.Ceil(hi/per*1.05/step) * step * per, per, step, unit
-}
-
 // agingScaleLimit is the largest age the scale shows.
 func (c AgingChart) agingScaleLimit() float64 {
 	ages := make([]float64, len(c.Points))
@@ -283,28 +295,44 @@ func (c AgingChart) agingScaleLimit() float64 {
 }
 
 func (c AgingChart) geom() agingGeom {
-	g := agingGeom{W: 720, H: 300, Left: 48, Right: 64, Top: 12, Bot: 32}
+	g := agingGeom{frame: newFrame(300, 12, 24, false)}
 	if len(c.Stages) == 0 || (len(c.Points) == 0 && len(c.Percentiles) == 0) {
 		g.Empty = true
 		return g
 	}
-	var hi, per, step float64
-	hi, per, step, g.Unit = c.scale()
-	y := func(v float64) float64 { return g.H - g.Bot - v/hi*(g.H-g.Top-g.Bot) }
-	slot := (g.W - g.Left - g.Right) / float64(len(c.Stages))
-	for i, s := range c.Stages {
-		if i%2 == 1 {
-			g.Columns = append(g.Columns, rect{X: g.Left + float64(i)*slot, Y: g.Top, W: slot, H: g.H - g.Top - g.Bot, Class: "column-shade"})
+	// Ages past the scale's limit (a producer's clock at 1970) sit on the
+	// top edge instead of pressing every other item onto the axis; past
+	// two years the axis counts years.
+	limit := c.agingScaleLimit()
+	r := Range{0, 1}
+	for _, p := range c.Points {
+		if p.AgeDays <= limit {
+			r = r.with(p.AgeDays)
 		}
-		g.XTicks = append(g.XTicks, tick{Pos: g.Left + (float64(i)+0.5)*slot, Label: s})
+	}
+	for _, p := range c.Percentiles {
+		r = r.with(p.Value)
+	}
+	per, suffix := 1.0, " d"
+	g.Unit = "d"
+	if r.Hi > 2*365.25 {
+		per, suffix, g.Unit = 365.25, " y", "y"
+	}
+	g.setValueAxis(Range{r.Lo / per, r.Hi / per}, 5, suffix)
+	g.setCategoryAxis(c.Stages, true)
+	slot := 100 / float64(len(c.Stages))
+	for i := range c.Stages {
+		if i%2 == 1 {
+			g.Columns = append(g.Columns, rect{X: float64(i) * slot, W: slot, Y: g.Top, H: g.H - g.Top - g.Bot, Class: "column-shade"})
+		}
 	}
 	for _, p := range c.Points {
 		// A stable jitter spreads items of one stage across its column.
 		h := fnv.New32a()
 		h.Write([]byte(p.Label))
 		j := float64(h.Sum32()%1000)/1000*0.7 + 0.15
-		d := circle{X: g.Left + (float64(p.Stage)+j)*slot, Y: y(p.AgeDays), Title: p.Label, Href: p.Href, Class: p.Class}
-		if p.AgeDays > hi {
+		d := circle{X: (float64(p.Stage) + j) * slot, Y: g.y(p.AgeDays / per), Title: p.Label, Href: p.Href, Class: p.Class}
+		if p.AgeDays/per > g.Hi {
 			d.Y, d.Class = g.Top, p.Class+" dot-off-scale"
 			g.OffScale++
 		}
@@ -312,11 +340,11 @@ func (c AgingChart) geom() agingGeom {
 	}
 	lastLabel := math.Inf(1)
 	for _, r := range c.Percentiles {
-		ry := y(r.Value)
-		ref := refGeom{Y: ry, Label: r.Label, Class: r.Class, LabelY: ry + 4}
+		ry := g.y(r.Value / per)
+		ref := refGeom{Y: ry, Label: r.Label, Class: r.Class, LabelY: ry - 4}
 		// Percentile lines rise: a label too close to the one below it
 		// joins it instead.
-		if n := len(g.Refs); n > 0 && lastLabel-ry < 12 {
+		if n := len(g.Refs); n > 0 && lastLabel-ry < 14 {
 			prev := &g.Refs[n-1]
 			first, _, _ := strings.Cut(prev.Label, "–")
 			prev.Label = strings.TrimSuffix(first, " %") + "–" + r.Label
@@ -325,9 +353,6 @@ func (c AgingChart) geom() agingGeom {
 			lastLabel = ry
 		}
 		g.Refs = append(g.Refs, ref)
-	}
-	for v := 0.0; v <= hi/per+step/2; v += step {
-		g.YTicks = append(g.YTicks, tick{Pos: y(v * per), Label: formatValue(v, step)})
 	}
 	return g
 }

@@ -24,12 +24,28 @@ type LineChart struct {
 	// XFrom and XTo fix the time axis (small multiples share one); zero:
 	// the points' range.
 	XFrom, XTo time.Time
+	// Y fixes the span of the value axis (small multiples share one, see
+	// ShareY); nil: the chart's own values. The axis always includes zero.
+	Y *Range
 }
 
-// TimePoint is a value at a time.
+// TimePoint is a value at a time, or a gap: a period without data, drawn
+// as a break in the line and listed empty, never as a zero.
 type TimePoint struct {
 	At    time.Time
 	Value float64
+	Gap   bool
+}
+
+// GapAt is a period without data.
+func GapAt(t time.Time) TimePoint { return TimePoint{At: t, Gap: true} }
+
+// OptionalPoint is a value at a time, or a gap where v is nil.
+func OptionalPoint(t time.Time, v *float64) TimePoint {
+	if v == nil {
+		return GapAt(t)
+	}
+	return TimePoint{At: t, Value: *v}
 }
 
 // RefLine is a horizontal line at a value.
@@ -54,24 +70,34 @@ type Band struct {
 
 // chartGeom is the computed drawing of a LineChart.
 type chartGeom struct {
-	W, H                  float64
-	Left, Right, Top, Bot float64
-	Path                  string
-	Dots                  []dot
-	YTicks                []tick
-	XTicks                []tick
-	Refs                  []refGeom
-	Markers               []markerGeom
-	Bands                 []bandGeom
-	Empty                 bool
+	frame
+	Path    string // in the plot's user units (x 0..1000, y px)
+	Dots    []dot
+	Refs    []refGeom
+	Markers []markerGeom
+	Bands   []bandGeom
+	Empty   bool
 }
 
-type dot struct{ X, Y float64 }
+type dot struct {
+	X, Y  float64 // %, px
+	Title string
+}
 
 type tick struct {
 	Pos    float64
+	Value  float64
 	Label  string
+	Full   string // the label in full, where Label is cut short
 	Anchor string // text-anchor of an x label: the outer ones stay inside
+	Zero   bool   // the zero line of an axis that goes below zero
+	Lower  bool   // an x label on the second row
+	Banded bool   // a time label, shown only in the band of widths:
+	From   int    // from the chart's From-th width
+	To     int    // to its To-th (frame.widths)
+	Wide   bool   // shown only on a wide chart, Narrow only on others
+	Narrow bool
+	Year   bool // a time label that names its year
 }
 
 type refGeom struct {
@@ -82,9 +108,70 @@ type refGeom struct {
 }
 
 type markerGeom struct {
-	X     float64
-	Label string
-	Show  bool // labels are drawn only where they do not collide
+	X      float64 // %
+	Label  string
+	Show   bool // labels are drawn only where they do not collide
+	Anchor string
+	LabelY float64
+}
+
+// placeRefs draws the reference lines, their labels kept apart.
+func (g *chartGeom) placeRefs(refs []RefLine) {
+	for i, ref := range refs {
+		ry := g.y(ref.Value)
+		ly := ry - 5
+		// Keep labels of nearby lines apart: the lower line labels below it,
+		// and a line at the top labels below it too.
+		for _, o := range refs[:i] {
+			if oy := g.y(o.Value); math.Abs(oy-ry) < 14 && ry >= oy {
+				ly = ry + 14
+			}
+		}
+		if ly-axisFont < 0 {
+			ly = ry + 14
+		}
+		g.Refs = append(g.Refs, refGeom{Y: ry, Label: ref.Label, Class: ref.Class, LabelY: ly})
+	}
+}
+
+// placeMarkers draws the vertical markers; a label is drawn where it does
+// not meet the one before, on the narrowest plot.
+func (g *chartGeom) placeMarkers(markers []Marker, x func(time.Time) float64) {
+	lastRight := math.Inf(-1)
+	for _, m := range markers {
+		mx := x(m.At)
+		px, w := mx/100*g.minPlot(), textWidth(m.Label)*0.95
+		anchor, left := "start", px+4
+		if px+4+w > g.minPlot() {
+			anchor, left = "end", px-4-w
+		}
+		show := left-lastRight > labelGap
+		if show {
+			lastRight = left + w
+		}
+		g.Markers = append(g.Markers, markerGeom{X: mx, Label: m.Label, Show: show, Anchor: anchor, LabelY: g.markerLabelY(left, w)})
+	}
+}
+
+// markerLabelY is the first row under the plot's top where a marker label
+// spanning left..left+w (px on the narrowest plot) misses the reference
+// lines' labels, which sit at the plot's right end.
+func (g chartGeom) markerLabelY(left, w float64) float64 {
+	y := g.Top + axisFont
+	for range 3 {
+		clear := true
+		for _, r := range g.Refs {
+			rw := textWidth(r.Label)
+			if left < g.minPlot()-4 && left+w > g.minPlot()-4-rw && y > r.LabelY-axisFont-2 && y-axisFont < r.LabelY+2 {
+				clear = false
+			}
+		}
+		if clear {
+			break
+		}
+		y += axisFont + 3
+	}
+	return y
 }
 
 type bandGeom struct {
@@ -93,30 +180,54 @@ type bandGeom struct {
 	Label string
 }
 
-func (c LineChart) geom() chartGeom {
-	g := chartGeom{W: 720, H: 240, Left: 56, Right: 16, Top: 16, Bot: 32}
-	yTicks, xTicks := 4.0, 6
-	if c.Small {
-		g = chartGeom{W: 320, H: 150, Left: 44, Right: 10, Top: 10, Bot: 26}
-		yTicks, xTicks = 3, 3
-	}
-	if len(c.Points) == 0 {
-		g.Empty = true
-		return g
-	}
-	t0, t1 := c.Points[0].At, c.Points[0].At
-	lo, hi := math.Inf(1), math.Inf(-1)
+// minSpan is the shortest time axis: one point, or a few days, get a week
+// of days around them rather than hours.
+const minSpan = 7 * 24 * time.Hour
+
+// valueRange is the span of the chart's values and reference lines, with
+// zero: a count, rate or duration is measured from zero.
+func (c LineChart) valueRange() Range {
+	r := Range{}
 	for _, p := range c.Points {
-		if p.At.Before(t0) {
+		if !p.Gap {
+			r = r.with(p.Value)
+		}
+	}
+	for _, ref := range c.Refs {
+		r = r.with(ref.Value)
+	}
+	return r
+}
+
+// ShareY gives charts drawn side by side one value scale: the span of all
+// their values.
+func ShareY(charts ...*LineChart) {
+	var r *Range
+	for _, c := range charts {
+		if !hasData(c.Points) {
+			continue
+		}
+		cr := c.valueRange()
+		if r != nil {
+			cr = cr.with(r.Lo).with(r.Hi)
+		}
+		r = &cr
+	}
+	for _, c := range charts {
+		c.Y = r
+	}
+}
+
+// timeSpan is the chart's time axis.
+func (c LineChart) timeSpan() (time.Time, time.Time) {
+	var t0, t1 time.Time
+	for i, p := range c.Points {
+		if i == 0 || p.At.Before(t0) {
 			t0 = p.At
 		}
-		if p.At.After(t1) {
+		if i == 0 || p.At.After(t1) {
 			t1 = p.At
 		}
-		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
-	}
-	for _, r := range c.Refs {
-		lo, hi = math.Min(lo, r.Value), math.Max(hi, r.Value)
 	}
 	if !c.XFrom.IsZero() && c.XTo.After(c.XFrom) {
 		t0, t1 = c.XFrom, c.XTo
@@ -129,124 +240,81 @@ func (c LineChart) geom() chartGeom {
 			t1 = m.At
 		}
 	}
-	if hi == lo {
-		hi, lo = hi+1, lo-1
+	if span := t1.Sub(t0); span < minSpan {
+		t0 = t0.Add(-(minSpan - span) / 2)
+		t1 = t0.Add(minSpan)
 	}
-	pad := (hi - lo) * 0.08
-	lo, hi = lo-pad, hi+pad
-	if lo < 0 && minValue(c.Points) >= 0 {
-		lo = 0
+	return t0, t1
+}
+
+func (c LineChart) geom() chartGeom {
+	g := chartGeom{frame: newFrame(240, 12, 24, false)}
+	yTicks := 4.0
+	if c.Small {
+		g.frame = newFrame(150, 10, 22, true)
+		yTicks = 3
 	}
-	step := niceStep((hi - lo) / yTicks)
-	lo = math.Floor(lo/step) * step
-	hi = math.Ceil(hi/step) * step
-	if t1.Equal(t0) {
-		t1 = t0.Add(24 * time.Hour)
+	if !hasData(c.Points) {
+		g.Empty = true
+		return g
 	}
-	x := func(t time.Time) float64 {
-		return g.Left + float64(t.Sub(t0))/float64(t1.Sub(t0))*(g.W-g.Left-g.Right)
+	r := c.valueRange()
+	if c.Y != nil {
+		r = *c.Y
 	}
-	y := func(v float64) float64 {
-		return g.H - g.Bot - (v-lo)/(hi-lo)*(g.H-g.Top-g.Bot)
-	}
+	g.setValueAxis(r, yTicks, "")
+	t0, t1 := c.timeSpan()
+	g.setTimeAxis(t0, t1)
+	x := func(t time.Time) float64 { return float64(t.Sub(t0)) / float64(t1.Sub(t0)) * 100 }
 	var b strings.Builder
 	for i, p := range c.Points {
-		if i == 0 {
-			fmt.Fprintf(&b, "M%.1f %.1f", x(p.At), y(p.Value))
-		} else {
-			fmt.Fprintf(&b, " L%.1f %.1f", x(p.At), y(p.Value))
+		if p.Gap {
+			continue
 		}
-		if len(c.Points) <= 60 {
-			g.Dots = append(g.Dots, dot{x(p.At), y(p.Value)})
+		// The pen lifts over a gap; a point alone between gaps keeps its dot.
+		joined := i > 0 && !c.Points[i-1].Gap
+		if joined {
+			fmt.Fprintf(&b, " L%s %.1f", pu(x(p.At)), g.y(p.Value))
+		} else {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "M%s %.1f", pu(x(p.At)), g.y(p.Value))
+		}
+		alone := !joined && (i+1 == len(c.Points) || c.Points[i+1].Gap)
+		if len(c.Points) <= 60 || alone {
+			g.Dots = append(g.Dots, dot{X: x(p.At), Y: g.y(p.Value), Title: formatDay(p.At) + ": " + pointText(p, c.Unit)})
 		}
 	}
 	g.Path = b.String()
-	for v := lo; v <= hi+step/2; v += step {
-		g.YTicks = append(g.YTicks, tick{Pos: y(v), Label: formatValue(v, step)})
-	}
-	days := t1.Sub(t0).Hours() / 24
-	n := xTicks
-	for i := 0; i <= n; i++ {
-		t := t0.Add(time.Duration(float64(t1.Sub(t0)) * float64(i) / float64(n)))
-		label := t.UTC().Format("2 Jan")
-		if days < 3 {
-			label = t.UTC().Format("15:04")
-		}
-		anchor := "middle"
-		switch i {
-		case 0:
-			anchor = "start"
-		case n:
-			anchor = "end"
-		}
-		g.XTicks = append(g.XTicks, tick{Pos: x(t), Label: label, Anchor: anchor})
-	}
-	for i, r := range c.Refs {
-		ry := y(r.Value)
-		ly := ry - 5
-		// Keep labels of nearby lines apart: the lower line labels below it.
-		for _, o := range c.Refs[:i] {
-			if oy := y(o.Value); math.Abs(oy-ry) < 14 && ry >= oy {
-				ly = ry + 13
-			}
-		}
-		g.Refs = append(g.Refs, refGeom{Y: ry, Label: r.Label, Class: r.Class, LabelY: ly})
-	}
-	lastLabel := math.Inf(-1)
-	for _, m := range c.Markers {
-		mx := x(m.At)
-		show := mx-lastLabel > 90
-		if show {
-			lastLabel = mx
-		}
-		g.Markers = append(g.Markers, markerGeom{X: mx, Label: m.Label, Show: show})
-	}
+	g.placeRefs(c.Refs)
+	g.placeMarkers(c.Markers, x)
 	for _, band := range c.Bands {
-		from, to := math.Max(band.From, lo), math.Min(band.To, hi)
+		from, to := math.Max(band.From, g.Lo), math.Min(band.To, g.Hi)
 		if to <= from {
 			continue
 		}
-		g.Bands = append(g.Bands, bandGeom{Y: y(to), H: y(from) - y(to), Class: band.Class, Label: band.Label})
+		g.Bands = append(g.Bands, bandGeom{Y: g.y(to), H: g.y(from) - g.y(to), Class: band.Class, Label: band.Label})
 	}
 	return g
 }
 
-func minValue(ps []TimePoint) float64 {
-	m := math.Inf(1)
+// hasData says whether any point is not a gap.
+func hasData(ps []TimePoint) bool {
 	for _, p := range ps {
-		m = math.Min(m, p.Value)
-	}
-	return m
-}
-
-// niceStep rounds a raw step to 1, 2 or 5 times a power of ten.
-func niceStep(raw float64) float64 {
-	if raw <= 0 || math.IsNaN(raw) {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if raw <= m*p {
-			return m * p
+		if !p.Gap {
+			return true
 		}
 	}
-	return 10 * p
+	return false
 }
 
-// formatValue writes an axis value with as many decimals as the step needs.
-func formatValue(v, step float64) string {
-	dec := 0
-	if step < 1 {
-		dec = int(math.Ceil(-math.Log10(step)))
+// pointText writes a point's value for the numbers table; a gap is a dash.
+func pointText(p TimePoint, unit string) string {
+	if p.Gap {
+		return "—"
 	}
-	s := fmt.Sprintf("%.*f", dec, v)
-	if strings.Contains(s, ".") {
-		s = strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
+	return FormatNumber(p.Value) + unit
 }
 
 // FormatNumber writes a measured value compactly.
