@@ -2,18 +2,22 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/throughline/throughline/adapters/openslo"
 	"github.com/throughline/throughline/adapters/sqlstore"
+	"github.com/throughline/throughline/domain"
 )
 
 // chunked hides a body's length, as a client streaming it does.
@@ -172,4 +176,106 @@ func TestWhatTheFuzzersFound(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || len(rec.Header().Get("Set-Cookie")) > 4096 {
 		t.Errorf("long service name: %d, cookie of %d bytes", rec.Code, len(rec.Header().Get("Set-Cookie")))
 	}
+}
+
+// longNamesStored reports names over the limit among the stored SLOs, key
+// results and value streams: none may get there.
+func longNamesStored(t *testing.T, store *sqlstore.Store) []string {
+	t.Helper()
+	ctx := context.Background()
+	var bad []string
+	slos, err := store.SLOs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slos {
+		for _, n := range []string{s.Service, s.Good.Metric, s.Total.Metric} {
+			if len(n) > domain.MaxNameBytes {
+				bad = append(bad, "SLO "+s.Name)
+			}
+		}
+	}
+	krs, err := store.KeyResults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range krs {
+		if len(k.Metric) > domain.MaxNameBytes {
+			bad = append(bad, "key result "+k.Title)
+		}
+	}
+	streams, err := store.ValueStreams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range streams {
+		for _, n := range append(append([]string{}, v.Services...), v.Teams...) {
+			if len(n) > domain.MaxNameBytes {
+				bad = append(bad, "value stream "+v.Name)
+			}
+		}
+	}
+	return bad
+}
+
+// A name over 256 bytes is a form error on every page that takes one, and
+// the import refuses it: nothing with it is stored. An SLO of a service of
+// 5,000 characters closed the NATS connection at every evaluation.
+func TestLongNamesAreFormErrors(t *testing.T) {
+	e := newHostileEnv(t, sqlstore.SQLite)
+	long := strings.Repeat("s", 5000)
+	slo := "/slos/" + strconv.FormatInt(e.slo, 10)
+	for _, tc := range []struct {
+		name, path, field string
+		form              url.Values
+	}{
+		{"new SLO, service", "/slos", "service", withValue(sloForm(), "service", long)},
+		{"new SLO, good metric", "/slos", "good", withValue(sloForm(), "good_metric", long)},
+		{"new SLO, environment attribute", "/slos", "total", withValue(sloForm(), "total_attrs", "env="+long)},
+		{"edited SLO, service", slo, "service", withValue(sloForm(), "service", long)},
+		{"key result, metric", "/outcomes/key-results", "metric", url.Values{"objective": {"1"}, "title": {"k"}, "metric": {long},
+			"baseline": {"1"}, "target": {"2"}, "direction": {"increase"}}},
+		{"value stream, services", "/value-streams", "services", withValue(valueStreamForm("Long", domain.DefaultStages()[:2]), "services", "checkout, "+long)},
+		{"value stream, teams", "/value-streams", "teams", withValue(valueStreamForm("Long", domain.DefaultStages()[:2]), "teams", long)},
+	} {
+		rec := e.postForm(tc.path, tc.form.Encode())
+		body := rec.Body.String()
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="`+tc.field+`-error"`) || !strings.Contains(body, "5000 bytes") {
+			t.Errorf("%s: %d; want 422 with the %s field's error naming the length: %.300s", tc.name, rec.Code, tc.field, errorsIn(body))
+		}
+	}
+
+	y, err := openslo.Marshal([]domain.SLO{{Name: "long-service", Service: long, Good: domain.MetricQuery{Metric: "g"},
+		Total: domain.MetricQuery{Metric: "t"}, Target: 0.99, WindowDays: 28}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.postForm("/slos/import", url.Values{"yaml": {string(y)}}.Encode())
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "5000 bytes") {
+		t.Errorf("import of an SLO with a 5,000-character service: %d %.300s", rec.Code, errorsIn(rec.Body.String()))
+	}
+	if bad := longNamesStored(t, e.store); len(bad) > 0 {
+		t.Errorf("stored with a name over the limit: %v", bad)
+	}
+}
+
+func withValue(v url.Values, key, value string) url.Values {
+	v.Set(key, value)
+	return v
+}
+
+// errorsIn keeps the error messages of a page, for a failure's message.
+func errorsIn(body string) string {
+	var out []string
+	for _, part := range strings.Split(body, `class="error"`)[1:] {
+		end := strings.Index(part, "</span>")
+		if end < 0 {
+			end = min(len(part), 200)
+		}
+		out = append(out, part[:end])
+	}
+	if len(out) == 0 {
+		return "(no field errors)"
+	}
+	return strings.Join(out, " | ")
 }
