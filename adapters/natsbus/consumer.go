@@ -49,6 +49,12 @@ type ConsumerOptions struct {
 	MaxDeliver int
 	AckWait    time.Duration
 	Healthy    func(context.Context) error
+	// StallAfter is how long messages may wait without the consumer's ack
+	// floor moving before Check reports the consumer stalled (default 2
+	// minutes). CheckEvery is how often the consumer is looked at on the
+	// server, to notice a deleted one and the floor moving (default 5 s).
+	StallAfter time.Duration
+	CheckEvery time.Duration
 	Logger     *slog.Logger
 }
 
@@ -64,6 +70,12 @@ func (o *ConsumerOptions) defaults() {
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = time.Minute
+	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = 2 * time.Minute
+	}
+	if o.CheckEvery <= 0 {
+		o.CheckEvery = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -84,37 +96,172 @@ type Consumer struct {
 	opts    ConsumerOptions
 	handle  Handler
 	sink    DeadLetterSink
-	cons    jetstream.Consumer
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped sync.Once
 
 	batches, acked, deadLetters, retried atomic.Int64
+
+	mu   sync.Mutex
+	iter jetstream.MessagesContext // the iterator in use, stopped to rebind
+	// The ack floor last seen on the server and when it last moved (or the
+	// consumer was last idle): a floor that stays put while messages wait
+	// is a stall. A consumer recreated after a deletion starts after it.
+	floor      uint64
+	floorKnown bool
+	moved      time.Time
+}
+
+// consumerConfig is the durable consumer as Throughline creates it.
+func (c *Consumer) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "Throughline ingestion: stores events and updates projections",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.opts.AckWait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		// Unlimited on the server: the consumer itself decides when a
+		// failing message becomes a dead letter, with the reason.
+		MaxDeliver:    -1,
+		MaxAckPending: 20 * c.opts.BatchSize,
+	}
 }
 
 // StartConsumer binds (creating if needed) the durable consumer on the events
 // stream and starts processing in the background.
 func (b *Bus) StartConsumer(ctx context.Context, opts ConsumerOptions, handle Handler, sink DeadLetterSink) (*Consumer, error) {
 	opts.defaults()
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.names.EventsStream(), jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		Description:   "Throughline ingestion: stores events and updates projections",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       opts.AckWait,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		// Unlimited on the server: the consumer itself decides when a
-		// failing message becomes a dead letter, with the reason.
-		MaxDeliver:    -1,
-		MaxAckPending: 20 * opts.BatchSize,
-	})
-	if err != nil {
+	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, log: opts.Logger.With("component", "consumer"), done: make(chan struct{})}
+	cfg := c.consumerConfig()
+	js := b.JetStream()
+	if existing, err := js.Consumer(ctx, b.names.EventsStream(), ConsumerName); err == nil {
+		// Where it starts cannot change; a consumer recreated after a
+		// deletion starts at a sequence, and keeps doing so.
+		old := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, b.names.EventsStream(), cfg); err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", ConsumerName, b.names.EventsStream(), err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, cons: cons, log: opts.Logger.With("component", "consumer"), cancel: cancel, done: make(chan struct{})}
+	c.cancel = cancel
 	go c.run(runCtx)
+	go c.watch(runCtx)
 	return c, nil
+}
+
+// bind returns the durable consumer on the connection in use, creating it
+// again if someone deleted it: from just after the ack floor last seen, or
+// from the start of the stream when none was seen (events stored already
+// are recognised by their identity and not counted again).
+func (c *Consumer) bind(ctx context.Context) (jetstream.Consumer, error) {
+	js, stream := c.bus.JetStream(), c.bus.names.EventsStream()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cons, err := js.Consumer(ctx, stream, ConsumerName)
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return cons, err
+	}
+	cfg := c.consumerConfig()
+	c.mu.Lock()
+	if c.floorKnown && c.floor > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, c.floor+1
+	}
+	c.mu.Unlock()
+	cons, err = js.CreateConsumer(ctx, stream, cfg)
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		return js.Consumer(ctx, stream, ConsumerName) // another instance was first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recreate consumer %s on %s: %w", ConsumerName, stream, err)
+	}
+	c.log.Error("the durable consumer was missing on the server; created it again", "consumer", ConsumerName, "stream", stream,
+		"from_sequence", max(cfg.OptStartSeq, 1))
+	return cons, nil
+}
+
+// watch looks at the consumer on the server every CheckEvery: it keeps the
+// ack floor current (Check reports stalls from it) and, when the consumer
+// is gone, stops the iterator so that run binds it again.
+func (c *Consumer) watch(ctx context.Context) {
+	t := time.NewTicker(c.opts.CheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if st, err := c.Status(ctx); err == nil && !st.Present {
+			c.mu.Lock()
+			if c.iter != nil {
+				c.iter.Stop()
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// ConsumerStatus is the durable consumer as the server sees it.
+type ConsumerStatus struct {
+	Present    bool   // the consumer exists on the events stream
+	Pending    uint64 // messages not yet delivered to it
+	AckPending int    // delivered and not yet acknowledged
+	AckFloor   uint64 // every message up to this stream sequence is done
+	// Stalled is how long messages have waited while the ack floor stayed
+	// put; 0 while it moves or nothing waits.
+	Stalled time.Duration
+}
+
+// Status asks the server about the consumer. A missing consumer (or events
+// stream) is a status, not an error; an error means the server did not
+// answer.
+func (c *Consumer) Status(ctx context.Context) (ConsumerStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cons, err := c.bus.JetStream().Consumer(ctx, c.bus.names.EventsStream(), ConsumerName)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+		return ConsumerStatus{}, nil
+	}
+	if err != nil {
+		return ConsumerStatus{}, err
+	}
+	info := cons.CachedInfo()
+	st := ConsumerStatus{Present: true, Pending: info.NumPending, AckPending: info.NumAckPending, AckFloor: info.AckFloor.Stream}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.floorKnown || st.AckFloor != c.floor || st.Pending+uint64(st.AckPending) == 0 {
+		c.floor, c.floorKnown, c.moved = st.AckFloor, true, now
+	}
+	if st.Pending+uint64(st.AckPending) > 0 {
+		st.Stalled = now.Sub(c.moved)
+	}
+	return st, nil
+}
+
+// Check is the consumer's readiness: an error when it is missing on the
+// server, or stalled for StallAfter or longer.
+func (c *Consumer) Check(ctx context.Context) error {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("consumer %s: %w", ConsumerName, err)
+	}
+	return c.Problem(st)
+}
+
+// Problem says what is wrong with a status: missing, or stalled for
+// StallAfter or longer; nil when nothing is.
+func (c *Consumer) Problem(st ConsumerStatus) error {
+	if !st.Present {
+		return fmt.Errorf("consumer %s is missing on stream %s; nothing is being stored until it is created again", ConsumerName, c.bus.names.EventsStream())
+	}
+	if st.Stalled >= c.opts.StallAfter {
+		return fmt.Errorf("consumer %s stalled: %d messages waiting, none finished for %s", ConsumerName,
+			st.Pending+uint64(st.AckPending), st.Stalled.Round(time.Second))
+	}
+	return nil
 }
 
 // Stats reports counts since start.
@@ -131,21 +278,36 @@ func (c *Consumer) Stop() {
 	})
 }
 
+// run pulls until stopped. Each time the iterator ends (the connection was
+// replaced, the consumer deleted, heartbeats stopped) the consumer is bound
+// again on the connection in use.
 func (c *Consumer) run(ctx context.Context) {
 	defer close(c.done)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		iter, err := c.cons.Messages(jetstream.PullMaxMessages(2 * c.opts.BatchSize))
+		var iter jetstream.MessagesContext
+		cons, err := c.bind(ctx)
+		if err == nil {
+			iter, err = cons.Messages(jetstream.PullMaxMessages(2*c.opts.BatchSize), jetstream.WithMessagesErrOnMissingHeartbeat(true))
+		}
 		if err != nil {
-			c.log.Warn("cannot pull from the events stream; retrying", "err", err)
+			if ctx.Err() == nil {
+				c.log.Warn("cannot pull from the events stream; retrying", "err", err)
+			}
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		c.mu.Lock()
+		c.iter = iter
+		c.mu.Unlock()
 		c.loop(ctx, iter)
 		iter.Drain()
 		c.handBack(iter)
+		c.mu.Lock()
+		c.iter = nil
+		c.mu.Unlock()
 	}
 }
 
@@ -365,8 +527,9 @@ func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error
 	msg.Data = dl.Data
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := b.js.PublishMsg(ctx, msg)
-	if errors.Is(err, nats.ErrMaxPayload) {
+	js := b.JetStream()
+	_, err := js.PublishMsg(ctx, msg)
+	if errors.Is(err, nats.ErrMaxPayload) || isTooLarge(err) {
 		// A message just under the server's limit cannot be copied with
 		// the reason added; retrying would never end.
 		slim := nats.NewMsg(msg.Subject)
@@ -376,14 +539,14 @@ func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error
 			}
 		}
 		slim.Header.Set(HeaderOmitted, strconv.Itoa(len(dl.Data)))
-		_, err = b.js.PublishMsg(ctx, slim)
+		_, err = js.PublishMsg(ctx, slim)
 	}
 	return err
 }
 
 // ConsumerLag reports messages not yet delivered and delivered-but-unacked.
 func (b *Bus) ConsumerLag(ctx context.Context) (pending uint64, ackPending int, err error) {
-	cons, err := b.js.Consumer(ctx, b.names.EventsStream(), ConsumerName)
+	cons, err := b.JetStream().Consumer(ctx, b.names.EventsStream(), ConsumerName)
 	if err != nil {
 		return 0, 0, err
 	}
