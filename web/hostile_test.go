@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -278,4 +279,47 @@ func errorsIn(body string) string {
 		return "(no field errors)"
 	}
 	return strings.Join(out, " | ")
+}
+
+// Events dated 1970 or 9999 can no longer arrive (bad_timestamp before
+// 2000, future_time past a day ahead), but a store may hold some from
+// before: every page and API route still answers, without a 5xx, with the
+// windows that reach them too.
+func TestEventsAtTheEdgesOfTimeShowSanely(t *testing.T) {
+	e := newHostileEnv(t, sqlstore.SQLite)
+	var recs []domain.EventRecord
+	for i, at := range []time.Time{time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		n := strconv.Itoa(i)
+		for j, ev := range []domain.Event{
+			{Kind: domain.KindChangeMerged, SubjectID: "CHK-1-edge" + n, Ideas: []string{"CHK-1"}},
+			{Kind: domain.KindArtifactPackaged, SubjectID: "edge-artifact" + n, Artifact: "edge-artifact" + n, Change: "CHK-1-edge" + n},
+			{Kind: domain.KindServiceDeployed, SubjectID: "checkout", Service: "checkout", Environment: "production", Artifact: "edge-artifact" + n},
+			{Kind: domain.KindIncidentDetected, SubjectID: "edge-incident" + n, Service: "checkout", Environment: "production"},
+			{Kind: domain.KindTelemetry, Samples: []domain.Sample{{Metric: "checkout.conversion", Value: 0.05, Time: at, Attributes: map[string]string{"service": "checkout"}}}},
+		} {
+			ev.Identity = domain.Identity{Source: "/edge", ID: n + "-" + strconv.Itoa(j)}
+			ev.Time = at
+			recs = append(recs, domain.EventRecord{Event: ev, Raw: []byte(`{}`), StreamSeq: uint64(100 + 10*i + j)})
+		}
+	}
+	if _, err := e.store.StoreEvents(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	// They are stored, and counted where their dates fall.
+	if rec := e.get("/api/v1/deployments?from=9999-01-01&to=9999-12-31"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"time":"9999-12-31T23:59:59Z"`) {
+		t.Fatalf("the deployment of 9999: %d %.300s", rec.Code, rec.Body.String())
+	}
+	for _, r := range e.getRoutes() {
+		target := r[0] + "?" + r[1]
+		checkAnswer(t, target, e.get(target))
+	}
+	for _, target := range []string{
+		"/api/v1/dora?from=9997-01-01&to=9999-12-31", "/api/v1/dora/trend?from=9997-01-01&to=9999-12-31&bucket=month",
+		"/api/v1/deployments?from=9999-01-01&to=9999-12-31", "/api/v1/dora?from=1970-01-01&to=1972-12-31",
+		"/api/v1/metrics/checkout.conversion?from=9999-12-01&to=9999-12-31", "/api/v1/ideas/CHK-1", "/api/v1/ideas",
+		"/dora?from=9999-01-01&to=9999-12-31", "/trends?from=9998-01-01&to=9999-12-31&bucket=month", "/ideas/CHK-1",
+		"/api/v1/events/view?source=%2Fedge&id=1-2",
+	} {
+		checkAnswer(t, target, e.get(target))
+	}
 }
