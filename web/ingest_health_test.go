@@ -85,7 +85,7 @@ func TestConsumerAndConnectionProblemsAreReported(t *testing.T) {
 		t.Errorf("the ingestion page does not say the consumer is missing: %d", rec.Code)
 	}
 
-	st = web.ConsumerStatus{Present: true, Pending: 40, Stalled: 5 * time.Minute, Problem: "consumer throughline-ingest stalled: 40 messages waiting, none finished for 5m0s"}
+	st = web.ConsumerStatus{Present: true, Pending: 40, Stalled: 5 * time.Minute, Problem: "consumer throughline-ingest stalled: 40 messages waiting, none finished for 5 min"}
 	if rec := e.get("/readyz"); rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "stalled") {
 		t.Errorf("readyz while stalled: %d %s", rec.Code, rec.Body.String())
 	}
@@ -96,7 +96,7 @@ func TestConsumerAndConnectionProblemsAreReported(t *testing.T) {
 	if rec := e.get("/healthz"); rec.Code != http.StatusOK {
 		t.Errorf("healthz while live: %d", rec.Code)
 	}
-	liveErr = errors.New("the NATS connection closed 3m0s ago (nats: maximum control line exceeded) and could not be opened again")
+	liveErr = errors.New("the NATS connection closed 3 min ago (nats: maximum control line exceeded) and could not be opened again")
 	rec = e.get("/healthz")
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "maximum control line") {
 		t.Errorf("healthz with the connection dead: %d %s", rec.Code, rec.Body.String())

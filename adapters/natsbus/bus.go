@@ -321,7 +321,7 @@ func (b *Bus) Live() error {
 		return nil
 	}
 	if down := time.Since(l.closedAt); down > l.grace {
-		return fmt.Errorf("the NATS connection closed %s ago (%v) and could not be opened again", down.Round(time.Second), l.lastErr)
+		return fmt.Errorf("the NATS connection closed %s ago (%v) and could not be opened again", roughly(down), l.lastErr)
 	}
 	return nil
 }

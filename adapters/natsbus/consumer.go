@@ -259,9 +259,20 @@ func (c *Consumer) Problem(st ConsumerStatus) error {
 	}
 	if st.Stalled >= c.opts.StallAfter {
 		return fmt.Errorf("consumer %s stalled: %d messages waiting, none finished for %s", ConsumerName,
-			st.Pending+uint64(st.AckPending), st.Stalled.Round(time.Second))
+			st.Pending+uint64(st.AckPending), roughly(st.Stalled))
 	}
 	return nil
+}
+
+// roughly writes a duration the way a person says it: 40 s, 5 min, 2.5 h.
+func roughly(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%.1f h", d.Hours())
 }
 
 // Stats reports counts since start.

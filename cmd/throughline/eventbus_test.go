@@ -222,6 +222,12 @@ func TestEmbeddedNATSRequiresTheToken(t *testing.T) {
 		t.Fatalf("with the token: %v", err)
 	}
 	nc.Close()
+	// As other clients give it (README): in the URL.
+	nc, err = nats.Connect(strings.Replace(url, "nats://", "nats://"+cfg.NATSToken+"@", 1))
+	if err != nil {
+		t.Fatalf("with the token in the URL: %v", err)
+	}
+	nc.Close()
 
 	// The app's own connection carries it: a posted event is stored.
 	if code, body := postEvents(t, app, tok, structured, []byte(deployEvent("with-token", "checkout", time.Now()))); code != http.StatusAccepted {
