@@ -18,6 +18,22 @@ const MaxNameBytes = 256
 // key; two identifiers of this size fit one key with room to spare.
 const MaxIdentifierBytes = 1024
 
+// MaxAttributesBytes bounds a telemetry sample's attributes, written out
+// (AttributesSize): with the metric name they key a series, and PostgreSQL
+// indexes at most 2,704 bytes per key. A series keyed by more is label
+// abuse, not a measurement.
+const MaxAttributesBytes = 2048
+
+// AttributesSize is the size of attributes written out as quoted keys and
+// values (the way the store keys a series, escapes included).
+func AttributesSize(attrs map[string]string) int {
+	n := 2
+	for k, v := range attrs {
+		n += len(strconv.Quote(k)) + len(strconv.Quote(v)) + 2
+	}
+	return n
+}
+
 // FutureTolerance is how far after its arrival an event may be dated: clocks
 // drift and time zones get mislabelled, but a day past that is a wrong
 // clock, and such an event would count in windows that have not happened.
@@ -87,6 +103,9 @@ func (ev Event) CheckLimits() error {
 				return Reject(ReasonInvalidContent, "sample %d (%s): the %s name (attribute %q) is %d bytes long; a name is at most %d bytes",
 					i, s.Metric, a.what, a.key, len(v), MaxNameBytes)
 			}
+		}
+		if n := AttributesSize(s.Attributes); n > MaxAttributesBytes {
+			return Reject(ReasonInvalidContent, "sample %d (%s): its attributes are %d bytes written out; the limit is %d", i, Shorten(s.Metric, 64), n, MaxAttributesBytes)
 		}
 	}
 	return nil

@@ -175,6 +175,10 @@ func (cv Converter) metric(b *Batch, g *group, m *metricspb.Metric, res map[stri
 				return
 			}
 		}
+		if n := domain.AttributesSize(a); n > domain.MaxAttributesBytes {
+			reject(1, "%s: its attributes are %d bytes written out (at most %d)", name, n, domain.MaxAttributesBytes)
+			return
+		}
 		var p point
 		for _, v := range vals {
 			if math.IsNaN(v.v) || math.IsInf(v.v, 0) {

@@ -49,6 +49,13 @@ func FuzzDecode(f *testing.F) {
 			for _, s := range d.Samples {
 				metric, _ := s["metric"].(string)
 				attrs, _ := s["attributes"].(map[string]any)
+				written := map[string]string{}
+				for k, v := range attrs {
+					written[k], _ = v.(string)
+				}
+				if domain.AttributesSize(written) > domain.MaxAttributesBytes {
+					t.Fatalf("event %d carries attributes of %d bytes", i, domain.AttributesSize(written))
+				}
 				for _, name := range []any{metric, attrs["service"], attrs["env"], attrs["environment"], attrs["team"]} {
 					if n, _ := name.(string); len(n) > domain.MaxNameBytes {
 						t.Fatalf("event %d carries a name of %d bytes", i, len(n))

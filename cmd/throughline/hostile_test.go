@@ -56,6 +56,8 @@ func hostileEvents() map[string]struct{ reason, body string } {
 		"id over 64 KiB":              {domain.ReasonInvalidContent, hostileEvent(`"`+strings.Repeat("i", 64<<10+1)+`"`, "", okData)},
 		"metric of 300 bytes": {domain.ReasonInvalidContent, `{"specversion":"1.0","id":"long-metric","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
 			`{"metric":"` + strings.Repeat("m", 300) + `","value":1,"time":"2026-03-02T10:00:00Z"}]}}`},
+		"attributes of 3 KiB": {domain.ReasonInvalidContent, `{"specversion":"1.0","id":"long-attrs","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
+			`{"metric":"m","value":1,"time":"2026-03-02T10:00:00Z","attributes":{"route":"` + strings.Repeat("r", 3000) + `"}}]}}`},
 		// Dated more than a day after arrival, or before 2000 (a clock at 0).
 		"from the future": {domain.ReasonFutureTime, deployEvent("future", "checkout", time.Now().Add(48*time.Hour))},
 		"dated 1970":      {domain.ReasonBadTimestamp, deployEvent("epoch", "checkout", time.Unix(0, 0))},
