@@ -251,7 +251,7 @@ func TestHostileEventsAreRefusedWithAReason(t *testing.T) {
 		{"source over the limit", strings.Replace(env(`,"id":"x"`, ok), `"source":"/s"`, `"source":"/`+strings.Repeat("s", domain.MaxIdentifierBytes)+`"`, 1), domain.ReasonInvalidContent, "source is 1025 bytes"},
 		{"change id over the limit", env(`,"id":"x"`, `{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"`+strings.Repeat("c", 2000)+`"}}`), domain.ReasonInvalidContent, "subject.id is 2000 bytes"},
 		{"metric of 300 bytes", tel(`{"metric":"` + strings.Repeat("m", 300) + `","value":1,"time":"2026-01-01T00:00:00Z"}`), domain.ReasonInvalidContent, "metric name is 300 bytes"},
-		{"attributes of 3 KiB", tel(`{"metric":"m","value":1,"time":"2026-01-01T00:00:00Z","attributes":{"route":"`+strings.Repeat("r", 3000)+`"}}`), domain.ReasonInvalidContent, "attributes are 3013 bytes"},
+		{"attributes of 3 KiB", tel(`{"metric":"m","value":1,"time":"2026-01-01T00:00:00Z","attributes":{"route":"` + strings.Repeat("r", 3000) + `"}}`), domain.ReasonInvalidContent, "attributes are 3013 bytes"},
 		{"service attribute of 5,000 characters", tel(`{"metric":"m","value":1,"time":"2026-01-01T00:00:00Z","attributes":{"service":"` + strings.Repeat("s", 5000) + `"}}`), domain.ReasonInvalidContent, "service name"},
 	} {
 		_, _, err := dec.DecodeMessage(nil, []byte(tc.body))
