@@ -98,7 +98,8 @@ type Consumer struct {
 	sink    DeadLetterSink
 	log     *slog.Logger
 	cancel  context.CancelFunc
-	done    chan struct{}
+	done    chan struct{} // run ended
+	watched chan struct{} // watch ended
 	stopped sync.Once
 
 	batches, acked, deadLetters, retried atomic.Int64
@@ -132,7 +133,8 @@ func (c *Consumer) consumerConfig() jetstream.ConsumerConfig {
 // stream and starts processing in the background.
 func (b *Bus) StartConsumer(ctx context.Context, opts ConsumerOptions, handle Handler, sink DeadLetterSink) (*Consumer, error) {
 	opts.defaults()
-	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, log: opts.Logger.With("component", "consumer"), done: make(chan struct{})}
+	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, log: opts.Logger.With("component", "consumer"),
+		done: make(chan struct{}), watched: make(chan struct{})}
 	cfg := c.consumerConfig()
 	js := b.JetStream()
 	if existing, err := js.Consumer(ctx, b.names.EventsStream(), ConsumerName); err == nil {
@@ -185,6 +187,7 @@ func (c *Consumer) bind(ctx context.Context) (jetstream.Consumer, error) {
 // ack floor current (Check reports stalls from it) and, when the consumer
 // is gone, stops the iterator so that run binds it again.
 func (c *Consumer) watch(ctx context.Context) {
+	defer close(c.watched)
 	t := time.NewTicker(c.opts.CheckEvery)
 	defer t.Stop()
 	for {
@@ -286,6 +289,7 @@ func (c *Consumer) Stop() {
 	c.stopped.Do(func() {
 		c.cancel()
 		<-c.done
+		<-c.watched
 	})
 }
 
