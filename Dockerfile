@@ -15,6 +15,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/throughline /usr/local/bin/throughline
 COPY --from=build --chown=65532:65532 /out/data /data
 # Listen on all interfaces inside the container; keep state on the volume.
+# NATS on every interface needs a token: give THROUGHLINE_NATS_TOKEN at run
+# time (never baked in here); without one `serve` refuses to start, so the
+# image never listens unauthenticated.
 ENV THROUGHLINE_DATA_DIR=/data \
     THROUGHLINE_ADDR=0.0.0.0:8080 \
     THROUGHLINE_NATS_LISTEN=0.0.0.0:4222

@@ -116,6 +116,11 @@ func (k KeyResult) Validate() map[string]string {
 	}
 	if strings.TrimSpace(k.Metric) == "" {
 		errs["metric"] = "Name the telemetry metric it is measured by."
+	} else if err := CheckName("metric", k.Metric); err != nil {
+		errs["metric"] = ErrorMessage(err)
+	}
+	if err := checkNameAttributes(k.Attributes); err != nil {
+		errs["attributes"] = ErrorMessage(err)
 	}
 	if k.Direction != Increase && k.Direction != Decrease {
 		errs["direction"] = "Choose increase or decrease."

@@ -57,12 +57,22 @@ func (s SLO) Validate() map[string]string {
 	}
 	if strings.TrimSpace(s.Service) == "" {
 		errs["service"] = "Name the service this objective is for."
+	} else if err := CheckName("service", s.Service); err != nil {
+		errs["service"] = ErrorMessage(err)
 	}
 	if strings.TrimSpace(s.Good.Metric) == "" {
 		errs["good"] = "Name the metric that counts good events."
+	} else if err := CheckName("metric", s.Good.Metric); err != nil {
+		errs["good"] = ErrorMessage(err)
+	} else if err := checkNameAttributes(s.Good.Attributes); err != nil {
+		errs["good"] = ErrorMessage(err)
 	}
 	if strings.TrimSpace(s.Total.Metric) == "" {
 		errs["total"] = "Name the metric that counts all events."
+	} else if err := CheckName("metric", s.Total.Metric); err != nil {
+		errs["total"] = ErrorMessage(err)
+	} else if err := checkNameAttributes(s.Total.Attributes); err != nil {
+		errs["total"] = ErrorMessage(err)
 	}
 	if !(s.Target > 0 && s.Target < 1) || math.IsNaN(s.Target) {
 		errs["target"] = "The target is a share between 0 and 1 exclusive, such as 0.999 (99.9%)."

@@ -330,6 +330,16 @@ func (v ValueStream) Validate() map[string]string {
 	} else if len(v.Name) > 100 {
 		errs["name"] = "Keep the name under 100 characters."
 	}
+	for _, t := range v.Teams {
+		if err := CheckName("team", t); err != nil {
+			errs["teams"] = ErrorMessage(err)
+		}
+	}
+	for _, sv := range v.Services {
+		if err := CheckName("service", sv); err != nil {
+			errs["services"] = ErrorMessage(err)
+		}
+	}
 	switch n := len(v.Stages); {
 	case n == 0:
 		errs["stages"] = "A value stream needs at least one stage."

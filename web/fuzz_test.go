@@ -223,6 +223,16 @@ func checkRefused(t *testing.T, what string, rec *httptest.ResponseRecorder, sta
 	}
 }
 
+// checkNoLongNames is the property of every form that takes a name: none
+// over the limit is ever stored (a long SLO service closed the NATS
+// connection at every evaluation).
+func checkNoLongNames(t *testing.T, e *hostileEnv) {
+	t.Helper()
+	if bad := longNamesStored(t, e.store); len(bad) > 0 {
+		t.Fatalf("stored with a name over %d bytes: %v", domain.MaxNameBytes, bad)
+	}
+}
+
 // unstorable reports whether any of texts holds what no database stores.
 func unstorable(texts ...string) bool {
 	for _, s := range texts {
@@ -392,7 +402,9 @@ func FuzzOutcomeForms(f *testing.F) {
 	f.Add("Checkout converts", "More buyers finish", "1", "Conversion", "checkout.conversion", "service=checkout, env=production", "0.02", "0.04", "increase", "2026-06-30")
 	f.Add("", "", "x", "", "", "=, k=", "NaN", "Inf", "sideways", "2026-02-30")
 	f.Add("o", "d", "99999999999999999999", "k", "m", "a=b=c,,", "-1e308", "1e308", "decrease", "30/06/2026")
+	f.Add("Checkout converts", "", "1", "Conversion", strings.Repeat("m", 5000), "service="+strings.Repeat("s", 257), "0.02", "0.04", "increase", "")
 	f.Fuzz(func(t *testing.T, title, description, objective, krTitle, metric, attrs, baseline, target, direction, due string) {
+		defer checkNoLongNames(t, e)
 		obj := url.Values{"title": {title}, "description": {description}}.Encode()
 		checkForm(t, "POST /outcomes/objectives", obj, e.postForm("/outcomes/objectives", obj))
 		kr := url.Values{"objective": {objective}, "title": {krTitle}, "metric": {metric}, "attributes": {attrs}, "baseline": {baseline},
@@ -433,10 +445,12 @@ func FuzzValueStreamForm(f *testing.F) {
 	f.Add("name=&stage.0.name=&stage.1.name=Code")
 	f.Add("name=x&stage.0.name=a&stage.0.kind=active&stage.0.wip_limit=99999999999999999999&stage.0.rule=keyresult")
 	f.Add("%zz=1&name=x")
+	f.Add(withValue(withValue(valueStreamForm("Long", domain.DefaultStages()[:2]), "services", strings.Repeat("s", 5000)), "teams", "a, "+strings.Repeat("t", 257)).Encode())
 	stream := "/value-streams/" + strconv.FormatInt(e.stream, 10)
 	f.Fuzz(func(t *testing.T, body string) {
 		checkForm(t, "POST /value-streams", body, e.postForm("/value-streams", body))
 		checkForm(t, "POST "+stream, body, e.postForm(stream, body))
+		checkNoLongNames(t, e)
 	})
 }
 
@@ -460,10 +474,14 @@ func FuzzSLOForm(f *testing.F) {
 	v.Set("window", "99999999999999999999")
 	f.Add(v.Encode())
 	f.Add("name=Bad Name&target=NaN&window=-28")
+	long := strings.Repeat("s", 5000)
+	f.Add(withValue(sloForm(), "service", long).Encode())
+	f.Add(withValue(withValue(sloForm(), "good_metric", long[:257]), "total_attrs", "env="+long).Encode())
 	slo := "/slos/" + strconv.FormatInt(e.slo, 10)
 	f.Fuzz(func(t *testing.T, body string) {
 		checkForm(t, "POST /slos", body, e.postForm("/slos", body))
 		checkForm(t, "POST "+slo, body, e.postForm(slo, body))
+		checkNoLongNames(t, e)
 	})
 }
 
@@ -480,7 +498,9 @@ func FuzzSLOImport(f *testing.F) {
 	f.Add(false, strings.Replace(string(y), "search-latency\n", "\"search\\0latency\"\n", 1))
 	f.Add(true, "kind: [")
 	f.Add(false, "")
+	f.Add(false, strings.Replace(string(y), "service: search", "service: "+strings.Repeat("s", 5000), 1))
 	f.Fuzz(func(t *testing.T, upload bool, text string) {
+		defer checkNoLongNames(t, e)
 		if !upload {
 			body := url.Values{"yaml": {text}}.Encode()
 			checkForm(t, "POST /slos/import", body, e.postForm("/slos/import", body))

@@ -11,8 +11,17 @@ import (
 	"github.com/throughline/throughline/web/views"
 )
 
-// handleHealthz answers as long as the process serves HTTP (liveness).
+// handleHealthz answers 200 as long as the process serves HTTP and no
+// liveness check fails (liveness): a failing one is something the process
+// cannot recover from by itself, such as a NATS connection that closed and
+// cannot be opened again.
 func (s *Server) handleHealthz(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	for _, chk := range s.deps.Live {
+		if err := chk.Ping(c.Request().Context()); err != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "not live", "checks": map[string]string{chk.Name: err.Error()}})
+		}
+	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 

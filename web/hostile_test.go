@@ -2,18 +2,23 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/throughline/throughline/adapters/openslo"
 	"github.com/throughline/throughline/adapters/sqlstore"
+	"github.com/throughline/throughline/domain"
 )
 
 // chunked hides a body's length, as a client streaming it does.
@@ -171,5 +176,152 @@ func TestWhatTheFuzzersFound(t *testing.T) {
 	rec := e.postForm("/services/team", url.Values{"service": {strings.Repeat("s", 5000)}, "team": {"t"}}.Encode())
 	if rec.Code != http.StatusSeeOther || len(rec.Header().Get("Set-Cookie")) > 4096 {
 		t.Errorf("long service name: %d, cookie of %d bytes", rec.Code, len(rec.Header().Get("Set-Cookie")))
+	}
+}
+
+// longNamesStored reports names over the limit among the stored SLOs, key
+// results and value streams: none may get there.
+func longNamesStored(t *testing.T, store *sqlstore.Store) []string {
+	t.Helper()
+	ctx := context.Background()
+	var bad []string
+	slos, err := store.SLOs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range slos {
+		for _, n := range []string{s.Service, s.Good.Metric, s.Total.Metric} {
+			if len(n) > domain.MaxNameBytes {
+				bad = append(bad, "SLO "+s.Name)
+			}
+		}
+	}
+	krs, err := store.KeyResults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range krs {
+		if len(k.Metric) > domain.MaxNameBytes {
+			bad = append(bad, "key result "+k.Title)
+		}
+	}
+	streams, err := store.ValueStreams(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range streams {
+		for _, n := range append(append([]string{}, v.Services...), v.Teams...) {
+			if len(n) > domain.MaxNameBytes {
+				bad = append(bad, "value stream "+v.Name)
+			}
+		}
+	}
+	return bad
+}
+
+// A name over 256 bytes is a form error on every page that takes one, and
+// the import refuses it: nothing with it is stored. An SLO of a service of
+// 5,000 characters closed the NATS connection at every evaluation.
+func TestLongNamesAreFormErrors(t *testing.T) {
+	e := newHostileEnv(t, sqlstore.SQLite)
+	long := strings.Repeat("s", 5000)
+	slo := "/slos/" + strconv.FormatInt(e.slo, 10)
+	for _, tc := range []struct {
+		name, path, field string
+		form              url.Values
+	}{
+		{"new SLO, service", "/slos", "service", withValue(sloForm(), "service", long)},
+		{"new SLO, good metric", "/slos", "good", withValue(sloForm(), "good_metric", long)},
+		{"new SLO, environment attribute", "/slos", "total", withValue(sloForm(), "total_attrs", "env="+long)},
+		{"edited SLO, service", slo, "service", withValue(sloForm(), "service", long)},
+		{"key result, metric", "/outcomes/key-results", "metric", url.Values{"objective": {"1"}, "title": {"k"}, "metric": {long},
+			"baseline": {"1"}, "target": {"2"}, "direction": {"increase"}}},
+		{"value stream, services", "/value-streams", "services", withValue(valueStreamForm("Long", domain.DefaultStages()[:2]), "services", "checkout, "+long)},
+		{"value stream, teams", "/value-streams", "teams", withValue(valueStreamForm("Long", domain.DefaultStages()[:2]), "teams", long)},
+	} {
+		rec := e.postForm(tc.path, tc.form.Encode())
+		body := rec.Body.String()
+		if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="`+tc.field+`-error"`) || !strings.Contains(body, "5000 bytes") {
+			t.Errorf("%s: %d; want 422 with the %s field's error naming the length: %.300s", tc.name, rec.Code, tc.field, errorsIn(body))
+		}
+	}
+
+	y, err := openslo.Marshal([]domain.SLO{{Name: "long-service", Service: long, Good: domain.MetricQuery{Metric: "g"},
+		Total: domain.MetricQuery{Metric: "t"}, Target: 0.99, WindowDays: 28}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.postForm("/slos/import", url.Values{"yaml": {string(y)}}.Encode())
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "5000 bytes") {
+		t.Errorf("import of an SLO with a 5,000-character service: %d %.300s", rec.Code, errorsIn(rec.Body.String()))
+	}
+	if bad := longNamesStored(t, e.store); len(bad) > 0 {
+		t.Errorf("stored with a name over the limit: %v", bad)
+	}
+}
+
+func withValue(v url.Values, key, value string) url.Values {
+	v.Set(key, value)
+	return v
+}
+
+// errorsIn keeps the error messages of a page, for a failure's message.
+func errorsIn(body string) string {
+	var out []string
+	for _, part := range strings.Split(body, `class="error"`)[1:] {
+		end := strings.Index(part, "</span>")
+		if end < 0 {
+			end = min(len(part), 200)
+		}
+		out = append(out, part[:end])
+	}
+	if len(out) == 0 {
+		return "(no field errors)"
+	}
+	return strings.Join(out, " | ")
+}
+
+// Events dated 1970 or 9999 can no longer arrive (bad_timestamp before
+// 2000, future_time past a day ahead), but a store may hold some from
+// before: every page and API route still answers, without a 5xx, with the
+// windows that reach them too.
+func TestEventsAtTheEdgesOfTimeShowSanely(t *testing.T) {
+	e := newHostileEnv(t, sqlstore.SQLite)
+	var recs []domain.EventRecord
+	for i, at := range []time.Time{time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)} {
+		n := strconv.Itoa(i)
+		for j, ev := range []domain.Event{
+			{Kind: domain.KindChangeMerged, SubjectID: "CHK-1-edge" + n, Ideas: []string{"CHK-1"}},
+			{Kind: domain.KindArtifactPackaged, SubjectID: "edge-artifact" + n, Artifact: "edge-artifact" + n, Change: "CHK-1-edge" + n},
+			{Kind: domain.KindServiceDeployed, SubjectID: "checkout", Service: "checkout", Environment: "production", Artifact: "edge-artifact" + n},
+			{Kind: domain.KindIncidentDetected, SubjectID: "edge-incident" + n, Service: "checkout", Environment: "production"},
+			{Kind: domain.KindTelemetry, Samples: []domain.Sample{{Metric: "checkout.conversion", Value: 0.05, Time: at, Attributes: map[string]string{"service": "checkout"}}}},
+		} {
+			ev.Identity = domain.Identity{Source: "/edge", ID: n + "-" + strconv.Itoa(j)}
+			ev.Time = at
+			recs = append(recs, domain.EventRecord{Event: ev, Raw: []byte(`{}`), StreamSeq: uint64(100 + 10*i + j)})
+		}
+	}
+	if _, err := e.store.StoreEvents(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	// They are stored and shown where they belong (the idea's deployments);
+	// windows reaching them are refused with a clear 400, never a 5xx (the
+	// checks below).
+	if rec := e.get("/api/v1/ideas/CHK-1"); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"time":"9999-12-31T23:59:59Z"`) {
+		t.Fatalf("the deployment of 9999: %d %.300s", rec.Code, rec.Body.String())
+	}
+	for _, r := range e.getRoutes() {
+		target := r[0] + "?" + r[1]
+		checkAnswer(t, target, e.get(target))
+	}
+	for _, target := range []string{
+		"/api/v1/dora?from=9997-01-01&to=9999-12-31", "/api/v1/dora/trend?from=9997-01-01&to=9999-12-31&bucket=month",
+		"/api/v1/deployments?from=9999-01-01&to=9999-12-31", "/api/v1/dora?from=1970-01-01&to=1972-12-31",
+		"/api/v1/metrics/checkout.conversion?from=9999-12-01&to=9999-12-31", "/api/v1/ideas/CHK-1", "/api/v1/ideas",
+		"/dora?from=9999-01-01&to=9999-12-31", "/trends?from=9998-01-01&to=9999-12-31&bucket=month", "/ideas/CHK-1",
+		"/api/v1/events/view?source=%2Fedge&id=1-2",
+	} {
+		checkAnswer(t, target, e.get(target))
 	}
 }

@@ -2,9 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,19 +18,27 @@ import (
 // maxEventsBody bounds one POST /api/v1/events (a batch of events).
 const maxEventsBody = 16 << 20
 
+// postEventsResponse is the answer to POST /api/v1/events: how many events
+// were accepted, and the fate of each one, in the order they were posted
+// (results), with the refused ones again under rejected.
 type postEventsResponse struct {
 	Accepted int           `json:"accepted"`
+	Results  []EventResult `json:"results"`
 	Rejected []EventResult `json:"rejected,omitempty"`
 }
 
 type postEventsError struct {
 	Error    apiErrorBody  `json:"error"`
+	Accepted int           `json:"accepted"`
+	Results  []EventResult `json:"results"`
 	Rejected []EventResult `json:"rejected"`
 }
 
 // handlePostEvents publishes posted CloudEvents. It answers 202 only after
 // JetStream acknowledged every accepted event. A single invalid event, or a
 // batch with nothing valid, is refused with 400 and the reason per event.
+// When the events stream stops answering part-way through a batch, the
+// answer is 503 and says exactly which events were accepted before it did.
 func (s *Server) handlePostEvents(c echo.Context) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -38,27 +48,54 @@ func (s *Server) handlePostEvents(c echo.Context) error {
 		return domain.Errorf(domain.EINVALID, "Could not read the request body.")
 	}
 	results, err := s.deps.Events.Accept(c.Request().Context(), c.Request().Header, body)
-	if err != nil {
+	if err != nil && results == nil {
 		return err
 	}
-	resp := postEventsResponse{}
-	for _, r := range results {
-		if r.Accepted {
-			resp.Accepted++
-		} else {
-			resp.Rejected = append(resp.Rejected, r)
+	accepted, rejected := 0, []EventResult{}
+	for i := range results {
+		results[i].Status = results[i].status()
+		switch results[i].Status {
+		case EventAccepted, EventDuplicate:
+			accepted++
+		case EventRejected:
+			rejected = append(rejected, results[i])
 		}
 	}
-	if resp.Accepted == 0 {
+	if err != nil {
+		return s.partlyPublished(c, err, accepted, results, rejected)
+	}
+	if accepted == 0 {
 		msg := "No event was accepted."
-		if len(resp.Rejected) == 1 {
-			msg = resp.Rejected[0].Message
-		} else if len(resp.Rejected) > 1 {
-			msg = strconv.Itoa(len(resp.Rejected)) + " events were rejected; see rejected[] for each reason."
+		if len(rejected) == 1 {
+			msg = rejected[0].Message
+		} else if len(rejected) > 1 {
+			msg = strconv.Itoa(len(rejected)) + " events were rejected; see rejected[] for each reason."
 		}
-		return c.JSON(http.StatusBadRequest, postEventsError{Error: apiErrorBody{Code: domain.EINVALID, Message: msg}, Rejected: resp.Rejected})
+		return c.JSON(http.StatusBadRequest, postEventsError{Error: apiErrorBody{Code: domain.EINVALID, Message: msg}, Results: results, Rejected: rejected})
 	}
-	return c.JSON(http.StatusAccepted, resp)
+	if len(rejected) == 0 {
+		rejected = nil
+	}
+	return c.JSON(http.StatusAccepted, postEventsResponse{Accepted: accepted, Results: results, Rejected: rejected})
+}
+
+// partlyPublished answers a request whose events the stream stopped taking
+// part-way: the error's status, and which events were accepted before.
+func (s *Server) partlyPublished(c echo.Context, err error, accepted int, results, rejected []EventResult) error {
+	code := domain.ErrorCode(err)
+	status := statusOf[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		s.log.Error("publishing posted events failed", "err", err, "accepted", accepted, "events", len(results), "request_id", c.Get(ctxRequestID))
+	}
+	msg := domain.ErrorMessage(err)
+	if len(results) > 1 {
+		msg = fmt.Sprintf("%d of %d events were accepted; the others were not (%s). results[] says which: send those with status %q again (sending all again is safe: duplicates are recognised).",
+			accepted, len(results), strings.TrimSuffix(msg, "."), EventNotPublished)
+	}
+	return c.JSON(status, postEventsError{Error: apiErrorBody{Code: code, Message: msg}, Accepted: accepted, Results: results, Rejected: rejected})
 }
 
 func (s *Server) handleIngestStatus(c echo.Context) error {
@@ -142,9 +179,11 @@ func (s *Server) handleIngestPage(c echo.Context) error {
 		return err
 	}
 	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false}
-	if s.deps.Lag != nil {
-		if pending, ackPending, err := s.deps.Lag(ctx); err == nil {
-			v.LagKnown, v.Pending, v.AckPending = true, pending, ackPending
+	if s.deps.Consumer != nil {
+		if cs, err := s.deps.Consumer(ctx); err == nil && cs.Present {
+			v.LagKnown, v.Pending, v.AckPending, v.ConsumerProblem = true, cs.Pending, cs.AckPending, cs.Problem
+		} else if err == nil {
+			v.ConsumerProblem = cs.Problem
 		}
 	}
 	return render(c, http.StatusOK, views.Ingest(s.page(c, "Ingestion", "settings"), v))

@@ -56,8 +56,8 @@ func newServerMetrics(s *Server) (*serverMetrics, error) {
 			return nil, fmt.Errorf("web: register metrics: %w", err)
 		}
 	}
-	if s.deps.Lag != nil {
-		if err := m.registry.Register(&lagCollector{lag: s.deps.Lag}); err != nil {
+	if s.deps.Consumer != nil {
+		if err := m.registry.Register(&consumerCollector{status: s.deps.Consumer}); err != nil {
 			return nil, fmt.Errorf("web: register metrics: %w", err)
 		}
 	}
@@ -140,33 +140,49 @@ func (ic *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.CounterValue, float64(st.DeadLetters))
 }
 
-// lagCollector reports the durable consumer's backlog.
-type lagCollector struct {
-	lag func(ctx context.Context) (pending uint64, ackPending int, err error)
+// consumerCollector reports the durable consumer: whether it exists, its
+// backlog, and how long that backlog has waited without moving.
+type consumerCollector struct {
+	status func(ctx context.Context) (ConsumerStatus, error)
 }
 
 var (
+	consumerPresentDesc = prometheus.NewDesc("throughline_consumer_present",
+		"1 when the throughline-ingest consumer exists on the events stream, 0 when it is missing (nothing is stored meanwhile).", nil, nil)
 	pendingDesc = prometheus.NewDesc("throughline_consumer_pending_messages",
 		"Messages on the events stream not yet delivered to the throughline-ingest consumer.", nil, nil)
 	ackPendingDesc = prometheus.NewDesc("throughline_consumer_ack_pending_messages",
 		"Messages delivered to the throughline-ingest consumer and not yet acknowledged.", nil, nil)
+	stalledDesc = prometheus.NewDesc("throughline_consumer_stalled_seconds",
+		"How long messages have waited without the consumer finishing any; 0 while they flow or none waits.", nil, nil)
 )
 
-func (lc *lagCollector) Describe(ch chan<- *prometheus.Desc) {
+func (cc *consumerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- consumerPresentDesc
 	ch <- pendingDesc
 	ch <- ackPendingDesc
+	ch <- stalledDesc
 }
 
-func (lc *lagCollector) Collect(ch chan<- prometheus.Metric) {
+func (cc *consumerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), collectTimeout)
 	defer cancel()
-	pending, ackPending, err := lc.lag(ctx)
+	st, err := cc.status(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(pendingDesc, fmt.Errorf("read consumer lag: %w", err))
+		ch <- prometheus.NewInvalidMetric(consumerPresentDesc, fmt.Errorf("read the consumer: %w", err))
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(pending))
-	ch <- prometheus.MustNewConstMetric(ackPendingDesc, prometheus.GaugeValue, float64(ackPending))
+	present := 0.0
+	if st.Present {
+		present = 1
+	}
+	ch <- prometheus.MustNewConstMetric(consumerPresentDesc, prometheus.GaugeValue, present)
+	if !st.Present {
+		return // no backlog to speak of: the series are absent, not zero
+	}
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(ackPendingDesc, prometheus.GaugeValue, float64(st.AckPending))
+	ch <- prometheus.MustNewConstMetric(stalledDesc, prometheus.GaugeValue, st.Stalled.Seconds())
 }
 
 // readinessCollector runs the /readyz checks.

@@ -49,14 +49,52 @@ type EventGateway interface {
 
 // EventResult is the fate of one posted event.
 type EventResult struct {
-	Index     int    `json:"index"`
-	ID        string `json:"id,omitempty"`
-	Source    string `json:"source,omitempty"`
-	Type      string `json:"type,omitempty"`
+	Index  int    `json:"index"`
+	ID     string `json:"id,omitempty"`
+	Source string `json:"source,omitempty"`
+	Type   string `json:"type,omitempty"`
+	// Status is accepted, duplicate (accepted, and already known),
+	// rejected (with reason and message) or not_published (valid, but the
+	// events stream did not take it: send it again).
+	Status    string `json:"status,omitempty"`
 	Accepted  bool   `json:"-"`
 	Duplicate bool   `json:"-"`
 	Reason    string `json:"reason,omitempty"`
 	Message   string `json:"message,omitempty"`
+}
+
+// The statuses of a posted event.
+const (
+	EventAccepted     = "accepted"
+	EventDuplicate    = "duplicate"
+	EventRejected     = "rejected"
+	EventNotPublished = "not_published"
+)
+
+// status names what became of the event.
+func (r EventResult) status() string {
+	switch {
+	case r.Accepted && r.Duplicate:
+		return EventDuplicate
+	case r.Accepted:
+		return EventAccepted
+	case r.Reason != "":
+		return EventRejected
+	}
+	return EventNotPublished
+}
+
+// ConsumerStatus is the durable ingest consumer as the NATS server sees it.
+type ConsumerStatus struct {
+	Present    bool   // it exists on the events stream
+	Pending    uint64 // messages not yet delivered to it
+	AckPending int    // delivered, not yet acknowledged
+	// Stalled is how long messages have waited without any being finished;
+	// 0 while they flow or none waits.
+	Stalled time.Duration
+	// Problem says what is wrong ("" when nothing is): missing, or stalled
+	// for long enough to matter.
+	Problem string
 }
 
 // IngestReader reports on ingestion.
@@ -155,8 +193,12 @@ type Deps struct {
 	SLOCodec SLOCodec
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Lag reports the consumer's backlog; optional.
-	Lag func(ctx context.Context) (pending uint64, ackPending int, err error)
+	// Consumer reports the durable consumer's state on the server;
+	// optional.
+	Consumer func(ctx context.Context) (ConsumerStatus, error)
+	// Live are the checks of /healthz: a failing one means the process
+	// cannot recover by itself and should be restarted. Optional.
+	Live []Check
 	// SSO signs people in through an OpenID Connect provider, keeping their
 	// accounts in SSOUsers; both optional, both or neither.
 	SSO      SingleSignOn

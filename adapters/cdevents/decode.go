@@ -173,6 +173,7 @@ func (d *Decoder) Decode(ce domain.CloudEvent) (domain.Event, error) {
 		if field := nulField(ev); field != "" {
 			return ev, domain.Reject(domain.ReasonInvalidContent, "%s contains a NUL character, which cannot be stored", field)
 		}
+		err = ev.CheckLimits()
 	}
 	return ev, err
 }
@@ -454,11 +455,12 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-// SubjectFor is the NATS subject a producer uses for an event:
-// <prefix>.events.delivery.<service> or <prefix>.events.telemetry.<service>.
-// Throughline itself routes by type, never by subject.
-func SubjectFor(prefix string, ev domain.Event) string {
-	kind, service := "delivery", ev.Service
+// SubjectParts are what a producer's subject names for an event: its kind
+// ("delivery" or "telemetry") and its service ("unknown" when it has none).
+// The subject itself is the bus's to build from them (subject-safe, bounded
+// tokens); Throughline routes by type, never by subject.
+func SubjectParts(ev domain.Event) (kind, service string) {
+	kind, service = "delivery", ev.Service
 	if ev.Kind == domain.KindTelemetry {
 		kind = "telemetry"
 		if len(ev.Samples) > 0 {
@@ -468,15 +470,5 @@ func SubjectFor(prefix string, ev domain.Event) string {
 	if service == "" {
 		service = "unknown"
 	}
-	return prefix + ".events." + kind + "." + subjectToken(service)
-}
-
-func subjectToken(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '.', '*', '>', ' ', '\t', '\n', '\r':
-			return '_'
-		}
-		return r
-	}, s)
+	return kind, service
 }

@@ -196,8 +196,8 @@ func TestTelemetry(t *testing.T) {
 	if !ev.Time.Equal(ev.Samples[1].Time) {
 		t.Errorf("event time %v; want the earliest sample", ev.Time)
 	}
-	if cdevents.SubjectFor("throughline", ev) != "throughline.events.telemetry.checkout" {
-		t.Errorf("subject %q", cdevents.SubjectFor("throughline", ev))
+	if kind, service := cdevents.SubjectParts(ev); kind != "telemetry" || service != "checkout" {
+		t.Errorf("subject parts %q %q", kind, service)
 	}
 }
 

@@ -45,6 +45,24 @@ func checkStorable(t *testing.T, ev domain.Event, err error) {
 	if ev.Time.Year() < 1970 || ev.Time.Year() > 9999 {
 		t.Fatalf("accepted event at %v", ev.Time)
 	}
+	// Names reach NATS subjects and page headings, identifiers database
+	// keys and the Nats-Msg-Id header: an accepted event keeps to both limits.
+	for _, name := range []string{ev.Service, ev.Environment, ev.Team} {
+		if len(name) > domain.MaxNameBytes {
+			t.Fatalf("accepted a name of %d bytes", len(name))
+		}
+	}
+	for _, id := range []string{ev.ID, ev.Source, ev.SubjectID, ev.Artifact, ev.Change} {
+		if len(id) > domain.MaxIdentifierBytes {
+			t.Fatalf("accepted an identifier of %d bytes", len(id))
+		}
+	}
+	for _, s := range ev.Samples {
+		if len(s.Metric) > domain.MaxNameBytes || len(s.Attributes["service"]) > domain.MaxNameBytes || len(s.Attributes["env"]) > domain.MaxNameBytes ||
+			domain.AttributesSize(s.Attributes) > domain.MaxAttributesBytes {
+			t.Fatalf("accepted a sample with a name over the limit: %.100q", s.Metric)
+		}
+	}
 }
 
 // kinds are the CloudEvent types the data fuzzer chooses among: one per
@@ -65,6 +83,9 @@ var telemetrySeeds = []string{
 	`{"samples":[{"metric":"m\u0000","value":1,"time":"2026-03-02T10:15:00Z","attributes":{"k\u0000":5}}]}`,
 	`{"samples":[{"metric":"m","value":1,"time":"0001-01-01T00:00:00Z"}]}`,
 	`{"samples":{"metric":"m"}}`, `{"samples":[null]}`, `{"samples":[[]]}`, `[]`, `"samples"`,
+	`{"samples":[{"metric":"` + strings.Repeat("m", 300) + `","value":1,"time":"2026-03-02T10:15:00Z","attributes":{"service":"` + strings.Repeat("s", 5000) + `"}}]}`,
+	`{"samples":[{"metric":"m","value":1,"time":"2026-03-02T10:15:00Z","attributes":{"env":"` + strings.Repeat("e", 257) + `"}}]}`,
+	`{"samples":[{"metric":"m","value":1,"time":"2026-03-02T10:15:00Z","attributes":{"route":"` + strings.Repeat("\u0001", 600) + `"}}]}`,
 }
 
 // FuzzDecodeData fuzzes the data of an event of a known type, below the
@@ -88,6 +109,8 @@ func FuzzDecodeData(f *testing.F) {
 	for i := range kinds[:len(kinds)-1] {
 		f.Add(uint8(i), []byte(`{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":"c-1"}`))
 		f.Add(uint8(i), []byte(`{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"c\u0000","content":{"environment":"prod","artifactId":"a","change":{"id":"CHK-1"}}},"customData":{"ideas":"CHK-1, ab-2","hotfix":"true"}}`))
+		long := strings.Repeat("x", 5000)
+		f.Add(uint8(i), []byte(`{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"`+long+`","content":{"environment":"`+long+`","service":"`+long+`","artifactId":"`+long+`","change":{"id":"`+long+`"}}},"customData":{"team":"`+long+`"}}`))
 	}
 	dec, _ := cdevents.NewDecoder("")
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
@@ -197,6 +220,10 @@ func TestHostileEventsAreRefusedWithAReason(t *testing.T) {
 	tel := func(samples string) string {
 		return `{"specversion":"1.0","id":"x","source":"/s","type":"` + cdevents.TelemetryType + `","data":{"samples":[` + samples + `]}}`
 	}
+	deploy := func(service, environment string) string {
+		return `{"specversion":"1.0","id":"d","source":"/s","type":"dev.cdevents.service.deployed.0.2.0","data":{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},` +
+			`"subject":{"id":"` + service + `","content":{"environment":{"id":"` + environment + `"},"artifactId":"a"}}}}`
+	}
 	nested := strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000)
 	for _, tc := range []struct {
 		name, body, reason, says string
@@ -214,6 +241,18 @@ func TestHostileEventsAreRefusedWithAReason(t *testing.T) {
 		{"sample beyond 1e100", tel(`{"metric":"m","value":1.7e308,"time":"2026-01-01T00:00:00Z"}`), domain.ReasonBadValue, "out of range"},
 		{"NUL in a refused metric", tel(`{"metric":"m\u0000","value":"NaN","time":"2026-01-01T00:00:00Z"}`), domain.ReasonBadValue, `m\x00`},
 		{"huge timestamp", env(`,"id":"x"`, `{"context":{"timestamp":"`+strings.Repeat("9", 100_000)+`"},"subject":{"id":"c"}}`), domain.ReasonBadTimestamp, "…"},
+		// Names become NATS subject tokens and identifiers the Nats-Msg-Id
+		// header and database keys: over their limits they are refused.
+		{"service of 5,000 characters", deploy(strings.Repeat("s", 5000), "production"), domain.ReasonInvalidContent, "service name is 5000 bytes"},
+		{"environment of 257 bytes", deploy("checkout", strings.Repeat("e", 257)), domain.ReasonInvalidContent, "environment name is 257 bytes"},
+		{"team of 300 bytes", env(`,"id":"x"`, `{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"c"},"customData":{"team":"`+strings.Repeat("t", 300)+`"}}`), domain.ReasonInvalidContent, "team name is 300 bytes"},
+		{"incident service", strings.Replace(env(`,"id":"x"`, `{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"i","content":{"environment":"production","service":{"id":"`+strings.Repeat("s", 5000)+`"}}}}`), "change.merged", "incident.detected", 1), domain.ReasonInvalidContent, "service name"},
+		{"id over 64 KiB", env(`,"id":"`+strings.Repeat("i", 64<<10+1)+`"`, ok), domain.ReasonInvalidContent, "id is 65537 bytes"},
+		{"source over the limit", strings.Replace(env(`,"id":"x"`, ok), `"source":"/s"`, `"source":"/`+strings.Repeat("s", domain.MaxIdentifierBytes)+`"`, 1), domain.ReasonInvalidContent, "source is 1025 bytes"},
+		{"change id over the limit", env(`,"id":"x"`, `{"context":{"version":"0.4.1","timestamp":"2026-01-01T00:00:00Z"},"subject":{"id":"`+strings.Repeat("c", 2000)+`"}}`), domain.ReasonInvalidContent, "subject.id is 2000 bytes"},
+		{"metric of 300 bytes", tel(`{"metric":"` + strings.Repeat("m", 300) + `","value":1,"time":"2026-01-01T00:00:00Z"}`), domain.ReasonInvalidContent, "metric name is 300 bytes"},
+		{"attributes of 3 KiB", tel(`{"metric":"m","value":1,"time":"2026-01-01T00:00:00Z","attributes":{"route":"` + strings.Repeat("r", 3000) + `"}}`), domain.ReasonInvalidContent, "attributes are 3013 bytes"},
+		{"service attribute of 5,000 characters", tel(`{"metric":"m","value":1,"time":"2026-01-01T00:00:00Z","attributes":{"service":"` + strings.Repeat("s", 5000) + `"}}`), domain.ReasonInvalidContent, "service name"},
 	} {
 		_, _, err := dec.DecodeMessage(nil, []byte(tc.body))
 		msg := domain.ErrorMessage(err)

@@ -83,6 +83,6 @@ func (b *Bus) PublishSLOAlert(ctx context.Context, st domain.SLOStatus, previous
 	msg.Data = body
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err = b.js.PublishMsg(ctx, msg)
+	_, err = b.JetStream().PublishMsg(ctx, msg)
 	return err
 }

@@ -5,12 +5,17 @@ package natsbus
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,18 +64,48 @@ func (n Names) DLQSubject(reason string) string {
 // ConsumerName is the durable pull consumer; never renamed (contract).
 const ConsumerName = "throughline-ingest"
 
-// subjectToken makes s safe as one subject token.
+// maxSubjectToken bounds one subject token built from a name. The server
+// refuses a protocol line over 4 KiB ("maximum control line exceeded"), and
+// nats.go closes the connection for good on that answer.
+const maxSubjectToken = 64
+
+// subjectToken makes s one bounded, subject-safe token: printable ASCII
+// other than the separator and the wildcards (. * >), and letters and digits
+// of any script, stay; anything else (white space, control characters,
+// invalid UTF-8) becomes '_'. A longer token is cut and ends with a hash of
+// the whole name, so that long names that differ only late stay apart. Every
+// subject built from a name goes through here.
 func subjectToken(s string) string {
 	if s == "" {
 		return "unknown"
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '.', '*', '>', ' ', '\t', '\n', '\r':
-			return '_'
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() > maxSubjectToken {
+			break // cut and hashed below
 		}
-		return r
-	}, s)
+		switch {
+		case r == '.' || r == '*' || r == '>':
+			b.WriteByte('_')
+		case r > ' ' && r < 0x7f:
+			b.WriteRune(r)
+		case r != utf8.RuneError && r >= 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	t := b.String()
+	if len(t) <= maxSubjectToken {
+		return t
+	}
+	sum := sha256.Sum256([]byte(s))
+	h := hex.EncodeToString(sum[:8])
+	cut := maxSubjectToken - len(h) - 1
+	for cut > 0 && !utf8.RuneStart(t[cut]) {
+		cut--
+	}
+	return t[:cut] + "_" + h
 }
 
 // Config says how to reach NATS and how to lay out the streams.
@@ -81,21 +116,48 @@ type Config struct {
 	Retention time.Duration // MaxAge of the streams
 	Replicas  int           // stream replicas on a cluster; 1 on a single server
 	// Credentials, all optional.
+	Token     string // --nats-token: the embedded server's token, or an external server's
 	CredsFile string
 	NKeyFile  string
 	TLSCA     string
 	TLSCert   string
 	TLSKey    string
+	// LiveGrace is how long the connection may stay closed, while it is
+	// being opened again, before Live reports the process not live (so
+	// that an orchestrator restarts it). Default 2 minutes.
+	LiveGrace time.Duration
 	Logger    *slog.Logger
 }
 
-// Bus is a live NATS connection with JetStream.
+// Bus is a live NATS connection with JetStream. Copies made by WithNames
+// share the connection.
 type Bus struct {
-	nc    *nats.Conn
-	js    jetstream.JetStream
+	link  *link
 	names Names
 	cfg   Config
 	log   *slog.Logger
+}
+
+// link is the connection shared by a Bus and its copies. nats.go reconnects
+// by itself after a network failure, but closes a connection for good when
+// the server answers an error it does not know how to recover from (such as
+// "maximum control line exceeded"); link then dials a new one and swaps it
+// in, so that publishing and the consumer go on.
+type link struct {
+	url  string
+	opts []nats.Option
+	log  *slog.Logger
+	dial func() (*nats.Conn, error)
+
+	mu       sync.RWMutex
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	closedAt time.Time // when the connection in use closed; zero while it is open
+	lastErr  error     // why it closed
+	closing  bool      // Close was called: nothing is reopened
+	grace    time.Duration
+	stop     chan struct{} // closed by Close; ends reopening
+	reopens  sync.WaitGroup
 }
 
 // Connect opens the connection. It retries the first connection for a while
@@ -114,6 +176,10 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 			cfg.Names.SubjectPrefix = def.SubjectPrefix
 		}
 	}
+	l := &link{log: log, grace: cfg.LiveGrace, stop: make(chan struct{})}
+	if l.grace <= 0 {
+		l.grace = 2 * time.Minute
+	}
 	opts := []nats.Option{
 		nats.Name("throughline"),
 		nats.MaxReconnects(-1),
@@ -128,11 +194,15 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			log.Warn("nats async error", "err", err)
 		}),
+		nats.ClosedHandler(l.closed),
 	}
 	url := cfg.URL
 	if cfg.Embedded != nil {
 		opts = append(opts, nats.InProcessServer(cfg.Embedded.Server()))
 		url = cfg.Embedded.ClientURL()
+	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
 	}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
@@ -153,12 +223,14 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 	if strings.HasPrefix(url, "tls://") {
 		opts = append(opts, nats.Secure(&tls.Config{MinVersion: tls.VersionTLS12}))
 	}
+	l.url, l.opts = url, opts
+	l.dial = func() (*nats.Conn, error) { return nats.Connect(l.url, l.opts...) }
 	var nc *nats.Conn
 	var err error
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		nc, err = nats.Connect(url, opts...)
-		if err == nil || time.Now().After(deadline) {
+		nc, err = l.dial()
+		if err == nil || time.Now().After(deadline) || errors.Is(err, nats.ErrAuthorization) {
 			break
 		}
 		log.Warn("nats not reachable yet; retrying", "url", redactURL(url), "err", err)
@@ -169,6 +241,9 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 		}
 	}
 	if err != nil {
+		if errors.Is(err, nats.ErrAuthorization) {
+			return nil, fmt.Errorf("connect to nats %s: %w (is --nats-token right?)", redactURL(url), err)
+		}
 		return nil, fmt.Errorf("connect to nats %s: %w", redactURL(url), err)
 	}
 	js, err := jetstream.New(nc)
@@ -176,7 +251,79 @@ func Connect(ctx context.Context, cfg Config) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
-	return &Bus{nc: nc, js: js, names: cfg.Names, cfg: cfg, log: log}, nil
+	l.nc, l.js = nc, js
+	return &Bus{link: l, names: cfg.Names, cfg: cfg, log: log}, nil
+}
+
+// closed runs when nats.go gave a connection up. Unless the app is shutting
+// down, a new one is dialled until one opens.
+func (l *link) closed(nc *nats.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing || nc != l.nc {
+		return
+	}
+	l.closedAt, l.lastErr = time.Now(), nc.LastError()
+	l.log.Error("nats connection closed by the client library; opening a new one", "err", l.lastErr)
+	l.reopens.Add(1)
+	go l.reopen()
+}
+
+// reopen dials until a connection opens or Close is called, with a growing
+// pause between attempts.
+func (l *link) reopen() {
+	defer l.reopens.Done()
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		nc, err := l.dial()
+		if err == nil {
+			js, jerr := jetstream.New(nc)
+			if jerr == nil {
+				l.mu.Lock()
+				if l.closing {
+					l.mu.Unlock()
+					nc.Close()
+					return
+				}
+				l.nc, l.js, l.closedAt, l.lastErr = nc, js, time.Time{}, nil
+				l.mu.Unlock()
+				l.log.Info("nats connection opened again", "url", nc.ConnectedUrlRedacted(), "attempts", attempt)
+				return
+			}
+			nc.Close()
+			err = jerr
+		}
+		l.log.Warn("cannot open a new nats connection yet; retrying", "attempt", attempt, "err", err)
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}
+
+// current returns the connection in use and its JetStream handle.
+func (l *link) current() (*nats.Conn, jetstream.JetStream) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.nc, l.js
+}
+
+// Live reports an error when the connection has been closed, and could not
+// be opened again, for longer than Config.LiveGrace: restarting the process
+// is then the way out, and /healthz says so.
+func (b *Bus) Live() error {
+	l := b.link
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closing || l.closedAt.IsZero() {
+		return nil
+	}
+	if down := time.Since(l.closedAt); down > l.grace {
+		return fmt.Errorf("the NATS connection closed %s ago (%v) and could not be opened again", roughly(down), l.lastErr)
+	}
+	return nil
 }
 
 // redactURL hides passwords and tokens in NATS URLs before logging.
@@ -203,11 +350,18 @@ func (b *Bus) WithNames(n Names) *Bus {
 // Names returns the stream and subject names in use.
 func (b *Bus) Names() Names { return b.names }
 
-// JetStream exposes the JetStream handle to other parts of this adapter and tests.
-func (b *Bus) JetStream() jetstream.JetStream { return b.js }
+// JetStream exposes the JetStream handle of the connection in use to other
+// parts of this adapter and tests.
+func (b *Bus) JetStream() jetstream.JetStream {
+	_, js := b.link.current()
+	return js
+}
 
-// Conn exposes the core connection (tests, alert publishing).
-func (b *Bus) Conn() *nats.Conn { return b.nc }
+// Conn exposes the core connection in use (tests).
+func (b *Bus) Conn() *nats.Conn {
+	nc, _ := b.link.current()
+	return nc
+}
 
 // EnsureStreams creates the events and dead-letter streams when absent, or
 // checks that a bound stream exists. Existing streams are left as the operator
@@ -222,7 +376,7 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 		replicas = 1
 	}
 	if b.names.BindStream != "" {
-		if _, err := b.js.Stream(ctx, b.names.BindStream); err != nil {
+		if _, err := b.JetStream().Stream(ctx, b.names.BindStream); err != nil {
 			return fmt.Errorf("bind stream %s: %w", b.names.BindStream, err)
 		}
 	} else if err := b.ensureStream(ctx, jetstream.StreamConfig{
@@ -261,14 +415,15 @@ func (b *Bus) EnsureStreams(ctx context.Context) error {
 }
 
 func (b *Bus) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error {
-	_, err := b.js.Stream(ctx, sc.Name)
+	js := b.JetStream()
+	_, err := js.Stream(ctx, sc.Name)
 	if err == nil {
 		return nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("look up stream %s: %w", sc.Name, err)
 	}
-	if _, err := b.js.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+	if _, err := js.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 		return fmt.Errorf("create stream %s: %w", sc.Name, err)
 	}
 	b.log.Info("created stream", "stream", sc.Name, "subjects", sc.Subjects)
@@ -277,32 +432,49 @@ func (b *Bus) ensureStream(ctx context.Context, sc jetstream.StreamConfig) error
 
 // Ping checks that NATS and JetStream answer; used by /readyz.
 func (b *Bus) Ping(ctx context.Context) error {
-	if st := b.nc.Status(); st != nats.CONNECTED {
+	nc, js := b.link.current()
+	if st := nc.Status(); st != nats.CONNECTED {
+		if st == nats.CLOSED {
+			return fmt.Errorf("nats connection closed (%v); opening a new one", nc.LastError())
+		}
 		return fmt.Errorf("nats %s", strings.ToLower(st.String()))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := b.js.AccountInfo(ctx); err != nil {
+	if _, err := js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
 	return nil
 }
 
-// Close drains the connection: pending publishes are flushed first.
+// Close drains the connection: pending publishes are flushed first. It
+// stops any reopening, so only the first Close of a Bus and its copies
+// does anything.
 func (b *Bus) Close() error {
-	if b.nc == nil || b.nc.IsClosed() {
+	l := b.link
+	l.mu.Lock()
+	if l.closing {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closing = true
+	close(l.stop)
+	nc := l.nc
+	l.mu.Unlock()
+	l.reopens.Wait()
+	if nc == nil || nc.IsClosed() {
 		return nil
 	}
 	done := make(chan struct{})
-	b.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
-	if err := b.nc.Drain(); err != nil {
-		b.nc.Close()
+	nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
 		return nil
 	}
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		b.nc.Close()
+		nc.Close()
 	}
 	return nil
 }

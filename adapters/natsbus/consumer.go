@@ -49,6 +49,12 @@ type ConsumerOptions struct {
 	MaxDeliver int
 	AckWait    time.Duration
 	Healthy    func(context.Context) error
+	// StallAfter is how long messages may wait without the consumer's ack
+	// floor moving before Check reports the consumer stalled (default 2
+	// minutes). CheckEvery is how often the consumer is looked at on the
+	// server, to notice a deleted one and the floor moving (default 5 s).
+	StallAfter time.Duration
+	CheckEvery time.Duration
 	Logger     *slog.Logger
 }
 
@@ -64,6 +70,12 @@ func (o *ConsumerOptions) defaults() {
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = time.Minute
+	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = 2 * time.Minute
+	}
+	if o.CheckEvery <= 0 {
+		o.CheckEvery = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -84,36 +96,60 @@ type Consumer struct {
 	opts    ConsumerOptions
 	handle  Handler
 	sink    DeadLetterSink
-	cons    jetstream.Consumer
 	log     *slog.Logger
 	cancel  context.CancelFunc
-	done    chan struct{}
+	done    chan struct{} // run ended
+	watched chan struct{} // watch ended
 	stopped sync.Once
 
 	batches, acked, deadLetters, retried atomic.Int64
+
+	mu   sync.Mutex
+	iter jetstream.MessagesContext // the iterator in use, stopped to rebind
+	// The ack floor last seen on the server and when it last moved (or the
+	// consumer was last idle): a floor that stays put while messages wait
+	// is a stall. A consumer recreated after a deletion starts after it.
+	floor      uint64
+	floorKnown bool
+	moved      time.Time
+}
+
+// consumerConfig is the durable consumer as Throughline creates it.
+func (c *Consumer) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "Throughline ingestion: stores events and updates projections",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       c.opts.AckWait,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		// Unlimited on the server: the consumer itself decides when a
+		// failing message becomes a dead letter, with the reason.
+		MaxDeliver:    -1,
+		MaxAckPending: 20 * c.opts.BatchSize,
+	}
 }
 
 // StartConsumer binds (creating if needed) the durable consumer on the events
 // stream and starts processing in the background.
 func (b *Bus) StartConsumer(ctx context.Context, opts ConsumerOptions, handle Handler, sink DeadLetterSink) (*Consumer, error) {
 	opts.defaults()
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.names.EventsStream(), jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		Description:   "Throughline ingestion: stores events and updates projections",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       opts.AckWait,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		// Unlimited on the server: the consumer itself decides when a
-		// failing message becomes a dead letter, with the reason.
-		MaxDeliver:    -1,
-		MaxAckPending: 20 * opts.BatchSize,
-	})
-	if err != nil {
+	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, log: opts.Logger.With("component", "consumer"),
+		done: make(chan struct{}), watched: make(chan struct{})}
+	cfg := c.consumerConfig()
+	js := b.JetStream()
+	if existing, err := js.Consumer(ctx, b.names.EventsStream(), ConsumerName); err == nil {
+		// Where it starts cannot change; a consumer recreated after a
+		// deletion starts at a sequence, and keeps doing so.
+		old := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = old.DeliverPolicy, old.OptStartSeq, old.OptStartTime
+	}
+	if _, err := js.CreateOrUpdateConsumer(ctx, b.names.EventsStream(), cfg); err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", ConsumerName, b.names.EventsStream(), err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &Consumer{bus: b, opts: opts, handle: handle, sink: sink, cons: cons, log: opts.Logger.With("component", "consumer"), cancel: cancel, done: make(chan struct{})}
+	c.cancel = cancel
 	go c.run(runCtx)
+	go c.watch(runCtx)
 	return c, nil
 }
 
@@ -128,24 +164,40 @@ func (c *Consumer) Stop() {
 	c.stopped.Do(func() {
 		c.cancel()
 		<-c.done
+		<-c.watched
 	})
 }
 
+// run pulls until stopped. Each time the iterator ends (the connection was
+// replaced, the consumer deleted, heartbeats stopped) the consumer is bound
+// again on the connection in use.
 func (c *Consumer) run(ctx context.Context) {
 	defer close(c.done)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		iter, err := c.cons.Messages(jetstream.PullMaxMessages(2 * c.opts.BatchSize))
+		var iter jetstream.MessagesContext
+		cons, err := c.bind(ctx)
+		if err == nil {
+			iter, err = cons.Messages(jetstream.PullMaxMessages(2*c.opts.BatchSize), jetstream.WithMessagesErrOnMissingHeartbeat(true))
+		}
 		if err != nil {
-			c.log.Warn("cannot pull from the events stream; retrying", "err", err)
+			if ctx.Err() == nil {
+				c.log.Warn("cannot pull from the events stream; retrying", "err", err)
+			}
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		c.mu.Lock()
+		c.iter = iter
+		c.mu.Unlock()
 		c.loop(ctx, iter)
 		iter.Drain()
 		c.handBack(iter)
+		c.mu.Lock()
+		c.iter = nil
+		c.mu.Unlock()
 	}
 }
 
@@ -365,8 +417,9 @@ func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error
 	msg.Data = dl.Data
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	_, err := b.js.PublishMsg(ctx, msg)
-	if errors.Is(err, nats.ErrMaxPayload) {
+	js := b.JetStream()
+	_, err := js.PublishMsg(ctx, msg)
+	if errors.Is(err, nats.ErrMaxPayload) || isTooLarge(err) {
 		// A message just under the server's limit cannot be copied with
 		// the reason added; retrying would never end.
 		slim := nats.NewMsg(msg.Subject)
@@ -376,14 +429,14 @@ func (b *Bus) PublishDeadLetter(ctx context.Context, dl domain.DeadLetter) error
 			}
 		}
 		slim.Header.Set(HeaderOmitted, strconv.Itoa(len(dl.Data)))
-		_, err = b.js.PublishMsg(ctx, slim)
+		_, err = js.PublishMsg(ctx, slim)
 	}
 	return err
 }
 
 // ConsumerLag reports messages not yet delivered and delivered-but-unacked.
 func (b *Bus) ConsumerLag(ctx context.Context) (pending uint64, ackPending int, err error) {
-	cons, err := b.js.Consumer(ctx, b.names.EventsStream(), ConsumerName)
+	cons, err := b.JetStream().Consumer(ctx, b.names.EventsStream(), ConsumerName)
 	if err != nil {
 		return 0, 0, err
 	}

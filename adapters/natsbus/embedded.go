@@ -22,7 +22,10 @@ type Embedded struct {
 type EmbeddedOptions struct {
 	DataDir string // JetStream stores under DataDir/nats
 	Listen  string // host:port; port 0 picks a free one
-	Logger  *slog.Logger
+	// Token, when set, is required of every client (DESIGN.md section 2,
+	// event bus authentication); the app's own connection sends it too.
+	Token  string
+	Logger *slog.Logger
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
@@ -55,6 +58,7 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 		NoSigs:             true, // the app owns signal handling and shuts us down
 		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
+		Authorization:      o.Token,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

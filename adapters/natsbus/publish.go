@@ -42,14 +42,16 @@ func (m OutMsg) NATSMsg() *nats.Msg {
 func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	ack, err := b.js.PublishMsg(ctx, m.NATSMsg())
-	if errors.Is(err, nats.ErrMaxPayload) {
-		return false, domain.Reject(domain.ReasonTooLarge, "the event, with its headers, is larger than the %d bytes the NATS server takes", b.nc.MaxPayload())
+	nc, js := b.link.current()
+	ack, err := js.PublishMsg(ctx, m.NATSMsg())
+	if errors.Is(err, nats.ErrMaxPayload) || isTooLarge(err) {
+		// Retrying cannot help: refuse it, as the decoder refuses others.
+		return false, domain.Reject(domain.ReasonTooLarge, "the event, with its headers, is larger than the NATS server takes (%d bytes, headers at most 64 KiB)", nc.MaxPayload())
 	}
 	if err != nil {
 		// The server did not take it (down, no stream leader, timed out):
-		// nothing was accepted, and the sender should try again.
-		return false, domain.Errorf(domain.EUNAVAILABLE, "The events stream did not acknowledge the event (%v); nothing was accepted, try again.", err)
+		// the event was not accepted, and the sender should try again.
+		return false, domain.Errorf(domain.EUNAVAILABLE, "The events stream did not acknowledge the event (%v); it was not accepted, try again.", err)
 	}
 	return ack.Duplicate, nil
 }
@@ -58,6 +60,7 @@ func (b *Bus) Publish(ctx context.Context, m OutMsg) (duplicate bool, err error)
 // JetStream acknowledged every one. It returns how many were duplicates.
 func (b *Bus) PublishMany(ctx context.Context, msgs []OutMsg) (duplicates int, err error) {
 	const window = 512
+	js := b.JetStream()
 	pending := make([]jetstream.PubAckFuture, 0, window)
 	wait := func() error {
 		for _, f := range pending {
@@ -78,7 +81,7 @@ func (b *Bus) PublishMany(ctx context.Context, msgs []OutMsg) (duplicates int, e
 		return nil
 	}
 	for _, m := range msgs {
-		f, err := b.js.PublishMsgAsync(m.NATSMsg())
+		f, err := js.PublishMsgAsync(m.NATSMsg())
 		if err != nil {
 			return duplicates, fmt.Errorf("publish to %s: %w", m.Subject, err)
 		}
@@ -91,3 +94,17 @@ func (b *Bus) PublishMany(ctx context.Context, msgs []OutMsg) (duplicates int, e
 	}
 	return duplicates, wait()
 }
+
+// isTooLarge reports JetStream's refusal of a message or of its headers as
+// too large: a message over the stream's limit, or headers over 64 KiB.
+func isTooLarge(err error) bool {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	return api.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum || api.ErrorCode == jsErrCodeHeaderExceedsMaximum
+}
+
+// jsErrCodeHeaderExceedsMaximum is the server's JSStreamHeaderExceedsMaximumErr,
+// which nats.go does not name.
+const jsErrCodeHeaderExceedsMaximum jetstream.ErrorCode = 10097

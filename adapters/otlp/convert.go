@@ -143,6 +143,13 @@ func (cv Converter) metric(b *Batch, g *group, m *metricspb.Metric, res map[stri
 		reject(n, "%d data points of a metric without a usable name", n)
 		return
 	}
+	// Refused here, point by point, rather than with the whole event the
+	// decoder would refuse: the service's other metrics still get through.
+	if len(name)+len(".count") > domain.MaxNameBytes {
+		n := pointCount(m)
+		reject(n, "%d data points of a metric whose name is %d bytes long (names are at most %d bytes)", n, len(name), domain.MaxNameBytes)
+		return
+	}
 	type value struct {
 		suffix string
 		v      float64
@@ -160,6 +167,16 @@ func (cv Converter) metric(b *Batch, g *group, m *metricspb.Metric, res map[stri
 		a, bad := pointAttributes(attrs, res)
 		if bad != "" {
 			reject(1, "%s: attribute %q contains a NUL character", name, bad)
+			return
+		}
+		for _, k := range []string{"service", "env", "environment", "team"} {
+			if len(a[k]) > domain.MaxNameBytes {
+				reject(1, "%s: the %s name is %d bytes long (names are at most %d bytes)", name, k, len(a[k]), domain.MaxNameBytes)
+				return
+			}
+		}
+		if n := domain.AttributesSize(a); n > domain.MaxAttributesBytes {
+			reject(1, "%s: its attributes are %d bytes written out (at most %d)", name, n, domain.MaxAttributesBytes)
 			return
 		}
 		var p point

@@ -258,3 +258,26 @@ func TestEncodingOf(t *testing.T) {
 		}
 	}
 }
+
+// A name over the limit rejects the points that carry it, with the reason,
+// and no others: the decoder would refuse the whole event, and with it the
+// service's other metrics.
+func TestLongNamesRejectTheirPointsOnly(t *testing.T) {
+	long := strings.Repeat("m", 300)
+	req := request([]*commonpb.KeyValue{str("service.name", "checkout")},
+		gauge(long, dbl(1)), gauge("ok", dbl(2), dbl(3, str("env", strings.Repeat("e", 5000))), dbl(4, str("route", strings.Repeat("r", 3000)))))
+	b := otlp.Converter{}.Convert(req)
+	got := samples(t, b)
+	if len(got) != 1 || got[0].Metric != "ok" || got[0].Value != 2 {
+		t.Errorf("samples %+v; want only ok=2", got)
+	}
+	if b.Rejected() != 3 || !strings.Contains(b.Message(), "300 bytes") || !strings.Contains(b.Message(), "env name is 5000 bytes") ||
+		!strings.Contains(b.Message(), "attributes are 3034 bytes") {
+		t.Errorf("rejected %d: %q", b.Rejected(), b.Message())
+	}
+	// A service name over the limit: every point of the resource.
+	b = otlp.Converter{}.Convert(request([]*commonpb.KeyValue{str("service.name", strings.Repeat("s", 5000))}, gauge("ok", dbl(1))))
+	if len(b.Events) != 0 || b.Rejected() != 1 || !strings.Contains(b.Message(), "service name") {
+		t.Errorf("long service: %d events, %d rejected: %q", len(b.Events), b.Rejected(), b.Message())
+	}
+}

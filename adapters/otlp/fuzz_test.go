@@ -2,11 +2,13 @@ package otlp_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughline/throughline/adapters/otlp"
+	"github.com/throughline/throughline/domain"
 )
 
 // FuzzDecode feeds arbitrary bodies, in both encodings, through decoding and
@@ -19,6 +21,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(pb, false)
 	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[{"timeUnixNano":"1","asDouble":1}]}}]}]}]}`), true)
+	// Names over the limit: a metric, a service, an environment.
+	long := strings.Repeat("n", 5000)
+	f.Add([]byte(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"`+long+`"}}]},"scopeMetrics":[{"metrics":[`+
+		`{"name":"`+long+`","gauge":{"dataPoints":[{"timeUnixNano":"1","asDouble":1}]}},`+
+		`{"name":"g","gauge":{"dataPoints":[{"timeUnixNano":"1","asDouble":1,"attributes":[{"key":"env","value":{"stringValue":"`+long+`"}}]}]}}]}]}]}`), true)
 	f.Fuzz(func(t *testing.T, body []byte, isJSON bool) {
 		enc := otlp.Protobuf
 		if isJSON {
@@ -37,6 +44,23 @@ func FuzzDecode(f *testing.F) {
 			}
 			if len(d.Samples) == 0 || len(d.Samples) > 50 {
 				t.Fatalf("event %d has %d samples", i, len(d.Samples))
+			}
+			// Names reach subjects and database keys: none over the limit.
+			for _, s := range d.Samples {
+				metric, _ := s["metric"].(string)
+				attrs, _ := s["attributes"].(map[string]any)
+				written := map[string]string{}
+				for k, v := range attrs {
+					written[k], _ = v.(string)
+				}
+				if domain.AttributesSize(written) > domain.MaxAttributesBytes {
+					t.Fatalf("event %d carries attributes of %d bytes", i, domain.AttributesSize(written))
+				}
+				for _, name := range []any{metric, attrs["service"], attrs["env"], attrs["environment"], attrs["team"]} {
+					if n, _ := name.(string); len(n) > domain.MaxNameBytes {
+						t.Fatalf("event %d carries a name of %d bytes", i, len(n))
+					}
+				}
 			}
 			if b.Points[i] > 1 && len(ce.Data) > 4096 {
 				t.Fatalf("event %d has %d bytes", i, len(ce.Data))

@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/throughline/throughline/adapters/webhooks"
@@ -42,6 +43,7 @@ func FuzzTranslateGitHub(f *testing.F) {
 	f.Add("pull_request_review", ghReview)
 	f.Add("workflow_run", ghWorkflowRun("completed", "completed", "failure"))
 	f.Add("deployment_status", ghDeploymentStatus("success", "production", `"{\"service\": 3}"`))
+	f.Add("deployment_status", ghDeploymentStatus("success", strings.Repeat("e", 300), `{"service": "`+strings.Repeat("s", 5000)+`", "team": "`+strings.Repeat("t", 300)+`"}`))
 	f.Add("ping", ghPing)
 	f.Fuzz(func(t *testing.T, event, body string) {
 		d, err := webhooks.TranslateGitHub(ghHeader(event, "fuzz"), []byte(body))

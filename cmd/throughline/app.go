@@ -57,6 +57,9 @@ func NewApp(cfg Config, log *slog.Logger, out io.Writer) *App {
 func (a *App) Run(ctx context.Context) error {
 	cfg := a.Config
 	start := time.Now()
+	if err := checkNATSExposure(cfg); err != nil {
+		return err // before anything is created or listens
+	}
 
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -72,7 +75,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 
 	if cfg.NATS == "" {
-		opts := natsbus.EmbeddedOptions{DataDir: cfg.DataDir, Listen: cfg.NATSListen, Logger: a.Log}
+		opts := natsbus.EmbeddedOptions{DataDir: cfg.DataDir, Listen: cfg.NATSListen, Token: cfg.NATSToken, Logger: a.Log}
 		a.Embedded, err = natsbus.StartEmbedded(opts)
 		if err != nil && cfg.NATSListenFallback && portTaken(cfg.NATSListen) {
 			host, _, _ := net.SplitHostPort(cfg.NATSListen)
@@ -133,7 +136,7 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	names := a.Bus.Names()
-	gw := &gateway{dec: dec, bus: a.Bus, store: store, prefix: names.SubjectPrefix}
+	gw := &gateway{dec: dec, bus: a.Bus, store: store, log: a.Log}
 	hooks, err := webhookReceivers(cfg, gw)
 	if err != nil {
 		return err
@@ -179,12 +182,14 @@ func (a *App) Run(ctx context.Context) error {
 		StoredEvents: store,
 		SLOs:         store,
 		SLOCodec:     sloCodec{},
-		Lag:          a.Bus.ConsumerLag,
+		Consumer:     a.consumerStatus,
+		Live:         []web.Check{{Name: "nats", Ping: func(context.Context) error { return a.Bus.Live() }}},
 		SSO:          sso.Provider,
 		SSOUsers:     sso.Users,
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},
 			{Name: "nats", Ping: a.Bus.Ping},
+			{Name: "consumer", Ping: a.Consumer.Check},
 		},
 	})
 	if err != nil {
@@ -199,12 +204,29 @@ func (a *App) Run(ctx context.Context) error {
 	a.Log.Info("throughline ready", "url", a.URL(), "nats", a.natsURL(), "db", describeDB(store, cfg), "startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintf(a.Out, "Throughline is running at %s\n", a.URL())
 	if a.Embedded != nil {
-		fmt.Fprintf(a.Out, "Embedded NATS with JetStream at %s\n", a.natsURL())
+		auth := "no token: reachable from this machine only"
+		if cfg.NATSToken != "" {
+			auth = "clients must send the --nats-token"
+		}
+		fmt.Fprintf(a.Out, "Embedded NATS with JetStream at %s (%s)\n", a.natsURL(), auth)
 	}
 	if password != "" {
 		fmt.Fprintf(a.Out, "\nFirst start: sign in as %s with password %s\n(shown once; add people under Settings → Users)\n\n", admin, password)
 	}
 	return nil
+}
+
+// consumerStatus is the ingest consumer's state for the pages and /metrics.
+func (a *App) consumerStatus(ctx context.Context) (web.ConsumerStatus, error) {
+	st, err := a.Consumer.Status(ctx)
+	if err != nil {
+		return web.ConsumerStatus{}, err
+	}
+	out := web.ConsumerStatus{Present: st.Present, Pending: st.Pending, AckPending: st.AckPending, Stalled: st.Stalled}
+	if p := a.Consumer.Problem(st); p != nil {
+		out.Problem = p.Error()
+	}
+	return out, nil
 }
 
 // portTaken reports whether something already listens on addr.
@@ -332,6 +354,7 @@ func natsConfig(cfg Config, emb *natsbus.Embedded, log *slog.Logger) natsbus.Con
 		},
 		Retention: cfg.Retention,
 		Replicas:  cfg.NATSReplicas,
+		Token:     cfg.NATSToken,
 		CredsFile: cfg.NATSCreds,
 		NKeyFile:  cfg.NATSNKey,
 		TLSCA:     cfg.NATSTLSCA,

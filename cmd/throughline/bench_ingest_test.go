@@ -57,7 +57,7 @@ func benchMessages(tb testing.TB, prefix string, n int) []natsbus.OutMsg {
 			tb.Fatal(err)
 		}
 		data, _ := cdevents.EncodeStructured(ce)
-		out = append(out, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
+		out = append(out, natsbus.OutMsg{Subject: eventSubject(natsbus.Names{SubjectPrefix: prefix}, ev), Data: data, MsgID: ev.Identity.String()})
 	}
 	return out
 }

@@ -265,7 +265,7 @@ func ingestWeek(b *testing.B, base, natsURL, tok string, services int) (ours, ra
 				b.Fatal(err)
 			}
 			data, _ := cdevents.EncodeStructured(ce)
-			msgs = append(msgs, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
+			msgs = append(msgs, natsbus.OutMsg{Subject: eventSubject(natsbus.Names{SubjectPrefix: prefix}, ev), Data: data, MsgID: ev.Identity.String()})
 		}
 	}
 	bus, err := natsbus.Connect(ctx, natsbus.Config{URL: natsURL, Names: natsbus.DefaultNames()})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ type Config struct {
 	// NATSListenFallback lets the embedded server take a free port when
 	// NATSListen is the default and already taken (say, by a system NATS).
 	NATSListenFallback bool
+	NATSToken          string
 	NATSCreds          string
 	NATSNKey           string
 	NATSTLSCA          string
@@ -118,6 +120,7 @@ func storageFlags(fs *pflag.FlagSet, c *Config) {
 
 func natsClientFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.NATS, "nats", c.NATS, "external NATS URL(s), comma-separated; empty runs the embedded server")
+	fs.StringVar(&c.NATSToken, "nats-token", c.NATSToken, "token the embedded NATS server requires of every client (needed when --nats-listen is not a loopback address), and that this program sends")
 	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS user credentials (.creds) file")
 	fs.StringVar(&c.NATSNKey, "nats-nkey", c.NATSNKey, "NATS nkey seed file")
 	fs.StringVar(&c.NATSTLSCA, "nats-tls-ca", c.NATSTLSCA, "CA certificate to verify NATS servers")
@@ -224,4 +227,31 @@ func parseDays(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: want a positive duration such as 24h or 14d", s)
 	}
 	return d, nil
+}
+
+// checkNATSExposure refuses an embedded NATS server that anyone on the
+// network could reach without a token (DESIGN.md section 2, event bus
+// authentication): whoever reaches it could forge deployments, read every
+// event, delete the consumer and purge the streams.
+func checkNATSExposure(c Config) error {
+	if c.NATS != "" || c.NATSToken != "" || isLoopback(c.NATSListen) {
+		return nil
+	}
+	return fmt.Errorf("--nats-listen %s is not a loopback address, so anyone who reaches it could publish, read and delete events: "+
+		"set --nats-token (or THROUGHLINE_NATS_TOKEN) to require a token, or listen on 127.0.0.1", c.NATSListen)
+}
+
+// isLoopback reports whether a listen address only accepts connections from
+// this machine: 127.0.0.0/8, ::1 or localhost. An empty host means every
+// interface, and any other name may resolve to anything: neither is.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -80,7 +80,7 @@ func publishDemo(ctx context.Context, bus *natsbus.Bus, opts demo.Options) (int,
 			return 0, 0, err
 		}
 		msgs = append(msgs, natsbus.OutMsg{
-			Subject: cdevents.SubjectFor(bus.Names().SubjectPrefix, ev),
+			Subject: eventSubject(bus.Names(), ev),
 			Header:  map[string][]string{"Content-Type": {cdevents.ContentTypeStructured}},
 			Data:    data,
 			MsgID:   ev.Identity.String(),

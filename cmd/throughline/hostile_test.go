@@ -27,6 +27,12 @@ func hostileEvent(id, extra, data string) string {
 	return `{"specversion":"1.0","id":` + id + `,"source":"/hostile","type":"dev.cdevents.change.created.0.4.0"` + extra + `,"data":` + data + `}`
 }
 
+// deployEvent is a production service.deployed of service at a time.
+func deployEvent(id, service string, at time.Time) string {
+	return `{"specversion":"1.0","id":"` + id + `","source":"/hostile","type":"dev.cdevents.service.deployed.0.2.0","data":{"context":{"version":"0.4.1","timestamp":"` +
+		at.UTC().Format(time.RFC3339) + `"},"subject":{"id":"` + service + `","content":{"environment":{"id":"production"},"artifactId":"a-1"}}}}`
+}
+
 const okData = `{"context":{"version":"0.4.1","timestamp":"2026-03-02T10:00:00Z"},"subject":{"id":"c-1"}}`
 
 // hostileEvents are the bodies every transport must refuse, by the reason
@@ -43,6 +49,20 @@ func hostileEvents() map[string]struct{ reason, body string } {
 		"not JSON":       {domain.ReasonNotJSON, "\x00\x01 this is not JSON"},
 		"NUL in an id":   {domain.ReasonInvalidContent, hostileEvent(`"nul\u0000id"`, "", okData)},
 		"NUL in content": {domain.ReasonInvalidContent, hostileEvent(`"nul-subject"`, "", `{"context":{"version":"0.4.1","timestamp":"2026-03-02T10:00:00Z"},"subject":{"id":"c\u0000"}}`)},
+		// A name of 5,000 characters once made a subject the NATS server
+		// refused, closing the connection for good; an id over 64 KiB a
+		// Nats-Msg-Id header JetStream refused, for ever.
+		"service of 5,000 characters": {domain.ReasonInvalidContent, deployEvent("long-service", strings.Repeat("s", 5000), time.Now())},
+		"id over 64 KiB":              {domain.ReasonInvalidContent, hostileEvent(`"`+strings.Repeat("i", 64<<10+1)+`"`, "", okData)},
+		"metric of 300 bytes": {domain.ReasonInvalidContent, `{"specversion":"1.0","id":"long-metric","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
+			`{"metric":"` + strings.Repeat("m", 300) + `","value":1,"time":"2026-03-02T10:00:00Z"}]}}`},
+		"attributes of 3 KiB": {domain.ReasonInvalidContent, `{"specversion":"1.0","id":"long-attrs","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
+			`{"metric":"m","value":1,"time":"2026-03-02T10:00:00Z","attributes":{"route":"` + strings.Repeat("r", 3000) + `"}}]}}`},
+		// Dated more than a day after arrival, or before 2000 (a clock at 0).
+		"from the future": {domain.ReasonFutureTime, deployEvent("future", "checkout", time.Now().Add(48*time.Hour))},
+		"dated 1970":      {domain.ReasonBadTimestamp, deployEvent("epoch", "checkout", time.Unix(0, 0))},
+		"a sample from the future": {domain.ReasonFutureTime, `{"specversion":"1.0","id":"future-sample","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
+			`{"metric":"m","value":1,"time":"2026-03-02T10:00:00Z"},{"metric":"m","value":1,"time":"` + time.Now().Add(25*time.Hour).UTC().Format(time.RFC3339) + `"}]}}`},
 		"sums overflow": {domain.ReasonBadValue, `{"specversion":"1.0","id":"huge","source":"/hostile","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[` +
 			`{"metric":"m","value":1.7e308,"time":"2026-03-02T10:00:00Z"},{"metric":"m","value":1.7e308,"time":"2026-03-02T10:00:01Z"}]}}`},
 	}

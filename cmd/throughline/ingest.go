@@ -96,6 +96,15 @@ func (in *ingestor) decode(m *natsbus.Message) decoded {
 	if err != nil {
 		return decoded{err: err}
 	}
+	// Dated against when the stream stored the message, so that a
+	// redelivery, or a consumer reading the stream again, decides the same.
+	arrived := m.Published
+	if arrived.IsZero() {
+		arrived = time.Now()
+	}
+	if err := ev.CheckTime(arrived); err != nil {
+		return decoded{err: err}
+	}
 	raw := m.Data
 	if cdevents.IsBinary(h) {
 		// Keep binary-mode events in the structured form, which carries
@@ -119,14 +128,15 @@ func (in *ingestor) store1(ctx context.Context, batch []pending) error {
 // gateway accepts CloudEvents over HTTP (DESIGN.md section 5, POST
 // /api/v1/events) and publishes them to the events stream.
 type gateway struct {
-	dec    *cdevents.Decoder
-	bus    *natsbus.Bus
-	store  *sqlstore.Store
-	prefix string
+	dec   *cdevents.Decoder
+	bus   *natsbus.Bus
+	store *sqlstore.Store
+	log   *slog.Logger
 }
 
 // Accept implements web.EventGateway.
 func (g *gateway) Accept(ctx context.Context, h http.Header, body []byte) ([]web.EventResult, error) {
+	received := time.Now()
 	ct := h.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
 	header := cdevents.Header(h)
@@ -158,22 +168,26 @@ func (g *gateway) Accept(ctx context.Context, h http.Header, body []byte) ([]web
 		return []web.EventResult{result(0, domain.CloudEvent{}, domain.Reject(domain.ReasonNotCloudEvent,
 			"content type %q is not a CloudEvent: use application/cloudevents+json, application/cloudevents-batch+json, or binary mode with ce-* headers", ct))}, nil
 	}
-	return g.publish(ctx, ces, results)
+	return g.publish(ctx, received, ces, results)
 }
 
 // PublishEvents validates CloudEvents built by a receiver (OTLP, webhooks)
 // and publishes the valid ones to the events stream, like POST /api/v1/events.
 func (g *gateway) PublishEvents(ctx context.Context, ces []domain.CloudEvent) ([]web.EventResult, error) {
+	received := time.Now()
 	results := make([]web.EventResult, len(ces))
 	for i, ce := range ces {
 		results[i] = result(i, ce, nil)
 	}
-	return g.publish(ctx, ces, results)
+	return g.publish(ctx, received, ces, results)
 }
 
-// publish decodes each CloudEvent whose result has no reason yet, publishes
-// the valid ones and records each one's fate in results.
-func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results []web.EventResult) ([]web.EventResult, error) {
+// publish decodes each CloudEvent whose result has no reason yet, checks it
+// as the consumer will (its time against when it was received), publishes
+// the valid ones and records each one's fate in results. When the events
+// stream stops taking them part-way, it returns the results so far with the
+// error: those published are accepted, the rest are not.
+func (g *gateway) publish(ctx context.Context, received time.Time, ces []domain.CloudEvent, results []web.EventResult) ([]web.EventResult, error) {
 	var out []natsbus.OutMsg
 	var outIdx []int
 	for i, ce := range ces {
@@ -181,6 +195,9 @@ func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results 
 			continue
 		}
 		ev, err := g.dec.Decode(ce)
+		if err == nil {
+			err = ev.CheckTime(received)
+		}
 		if err != nil {
 			results[i] = result(i, ce, err)
 			continue
@@ -190,7 +207,7 @@ func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results 
 			return nil, err
 		}
 		out = append(out, natsbus.OutMsg{
-			Subject: cdevents.SubjectFor(g.prefix, ev),
+			Subject: eventSubject(g.bus.Names(), ev),
 			Header:  map[string][]string{"Content-Type": {cdevents.ContentTypeStructured}},
 			Data:    data,
 			MsgID:   ev.Identity.String(),
@@ -198,6 +215,7 @@ func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results 
 		outIdx = append(outIdx, i)
 	}
 	dups := 0
+	var failed error
 	for j, m := range out {
 		dup, err := g.bus.Publish(ctx, m)
 		if domain.RejectReason(err) != "" { // too large for the NATS server
@@ -205,7 +223,10 @@ func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results 
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("publish event %d: %w", outIdx[j], err)
+			// This one and those after it were not published; those
+			// before were, and stay accepted.
+			failed = fmt.Errorf("publish event %d: %w", outIdx[j], err)
+			break
 		}
 		results[outIdx[j]].Accepted = true
 		results[outIdx[j]].Duplicate = dup
@@ -216,11 +237,19 @@ func (g *gateway) publish(ctx context.Context, ces []domain.CloudEvent, results 
 	if dups > 0 {
 		// JetStream's duplicate window absorbed these; count them here,
 		// since the consumer never sees them.
+		// The events are durable already: a failure here costs a count,
+		// not the answer, which would make the sender send them again.
 		if err := g.store.AddDuplicates(ctx, int64(dups)); err != nil {
-			return nil, err
+			g.log.Warn("could not count the duplicates JetStream absorbed", "duplicates", dups, "err", err)
 		}
 	}
-	return results, nil
+	return results, failed
+}
+
+// eventSubject is the subject every publisher of this program sends an event
+// to: <prefix>.events.<kind>.<service>, from the bus's bounded tokens.
+func eventSubject(names natsbus.Names, ev domain.Event) string {
+	return names.EventSubject(cdevents.SubjectParts(ev))
 }
 
 func result(i int, ce domain.CloudEvent, err error) web.EventResult {
@@ -256,7 +285,9 @@ func (r *replayer) Replay(ctx context.Context, id int64) error {
 		header[k] = v
 	}
 	subject := dl.Subject
-	if subject == "" || !strings.HasPrefix(subject, r.bus.Names().SubjectPrefix+".events.") {
+	// The original subject goes back as it came, unless it is not an events
+	// subject or is long enough to risk the server's protocol line limit.
+	if subject == "" || len(subject) > 1024 || !strings.HasPrefix(subject, r.bus.Names().SubjectPrefix+".events.") {
 		subject = r.bus.Names().SubjectPrefix + ".events.replay.unknown"
 	}
 	if _, err := r.bus.Publish(ctx, natsbus.OutMsg{

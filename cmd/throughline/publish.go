@@ -145,7 +145,7 @@ func outMessage(dec *cdevents.Decoder, prefix string, body []byte, raw bool) (na
 		return m, nil
 	}
 	return natsbus.OutMsg{
-		Subject: cdevents.SubjectFor(prefix, ev),
+		Subject: eventSubject(natsbus.Names{SubjectPrefix: prefix}, ev),
 		Header:  map[string][]string{"Content-Type": {cdevents.ContentTypeStructured}},
 		Data:    body,
 		MsgID:   ev.Identity.String(),

@@ -34,7 +34,7 @@ func shuffledDemo(t testing.TB, h demo.History, prefix string, seed uint64) []na
 			t.Fatal(err)
 		}
 		data, _ := cdevents.EncodeStructured(ce)
-		msgs = append(msgs, natsbus.OutMsg{Subject: cdevents.SubjectFor(prefix, ev), Data: data, MsgID: ev.Identity.String()})
+		msgs = append(msgs, natsbus.OutMsg{Subject: eventSubject(natsbus.Names{SubjectPrefix: prefix}, ev), Data: data, MsgID: ev.Identity.String()})
 	}
 	rand.New(rand.NewPCG(seed, 3)).Shuffle(len(msgs), func(i, j int) { msgs[i], msgs[j] = msgs[j], msgs[i] })
 	return msgs
