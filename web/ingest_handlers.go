@@ -141,7 +141,11 @@ func (s *Server) handleIngestPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false}
+	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false,
+		Table: views.DeadLettersTable(list)}
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
 	if s.deps.Lag != nil {
 		if pending, ackPending, err := s.deps.Lag(ctx); err == nil {
 			v.LagKnown, v.Pending, v.AckPending = true, pending, ackPending

@@ -40,7 +40,7 @@ func (s *Server) routes() error {
 	pages.GET("/signin/oidc", s.handleSSOStart)             // open: leaves for the identity provider
 	pages.GET("/signin/oidc/callback", s.handleSSOCallback) // open: checked against the flow cookie
 
-	viewer := pages.Group("", s.requireRole(domain.RoleViewer), tableCSV)
+	viewer := pages.Group("", s.requireRole(domain.RoleViewer))
 	viewer.GET("/", s.handleHome)
 	viewer.GET("/roadmap", s.handleRoadmap)
 	viewer.GET("/value-streams", s.handleValueStreams)
@@ -88,7 +88,7 @@ func (s *Server) routes() error {
 		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)
 	}
 
-	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin), tableCSV)
+	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
 	admin.POST("/users", s.handleCreateUser)
 	admin.POST("/users/:id/role", s.handleSetUserRole)
