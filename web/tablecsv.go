@@ -28,6 +28,17 @@ func csvRequested(c echo.Context) string {
 	return c.QueryParam(tableCSVParam)
 }
 
+// noTables answers ?csv=<id> on a page that shows no table to download
+// (the trends page's tables download from /trends.csv).
+func noTables(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if id := csvRequested(c); id != "" {
+			return domain.Errorf(domain.ENOTFOUND, "This page shows no table %q to download.", id)
+		}
+		return next(c)
+	}
+}
+
 // servePageTable answers ?csv=<id> with one of the page's tables.
 func servePageTable(c echo.Context, id string, tables ...views.Table) error {
 	t, ok := views.FindTable(id, tables...)

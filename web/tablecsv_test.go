@@ -80,10 +80,12 @@ func TestEveryTableDownloadsAsCSV(t *testing.T) {
 		t.Errorf("SLO row %q (want window 28, target 0.999, SLI 0.999048, budget 0.047619)", got)
 	}
 
-	// A table the page does not show.
-	resp, _ := e.get(c, "/dora?csv=nothing")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("unknown table: %d, want 404", resp.StatusCode)
+	// A table the page does not show, on a page with tables and on pages
+	// without (the trends page's download from /trends.csv).
+	for _, path := range []string{"/dora?csv=nothing", "/roadmap?csv=weekly", "/trends?csv=flow"} {
+		if resp, _ := e.get(c, path); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
+		}
 	}
 	// A viewer downloads what a viewer sees; the admin pages stay closed.
 	e.user("viewer@example.com", domain.RoleViewer)
