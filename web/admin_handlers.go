@@ -66,7 +66,10 @@ func (s *Server) renderUsers(c echo.Context, status int, v views.UsersView) erro
 	if err != nil {
 		return err
 	}
-	v.Users = users
+	v.Users, v.Table = users, views.UsersTable(users)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
 	return render(c, status, views.Users(s.page(c, "Users", "settings"), v))
 }
 
@@ -160,7 +163,10 @@ func (s *Server) renderTokens(c echo.Context, status int, v views.TokensView) er
 	if err != nil {
 		return err
 	}
-	v.Tokens = toks
+	v.Tokens, v.Table = toks, views.TokensTable(toks)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
 	return render(c, status, views.Tokens(s.page(c, "API tokens", "settings"), v))
 }
 
@@ -223,5 +229,9 @@ func (s *Server) handleAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Audit(s.page(c, "Audit log", "settings"), entries))
+	t := views.AuditTable(entries)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, t)
+	}
+	return render(c, http.StatusOK, views.Audit(s.page(c, "Audit log", "settings"), t))
 }

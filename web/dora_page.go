@@ -21,6 +21,13 @@ func (s *Server) handleDORA(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if id := csvRequested(c); id != "" {
+		v, _, err := s.doraView(c, w, f)
+		if err != nil {
+			return err
+		}
+		return servePageTable(c, id, v.Tables.All()...)
+	}
 	ctx := c.Request().Context()
 	version, err := s.deps.DORA.DORAVersion(ctx)
 	if err != nil {
@@ -123,6 +130,7 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: "/dora?" + q.Encode(),
 			Current: w.To.Equal(today) && w.From.Equal(from)})
 	}
+	v.Tables = views.NewDORATables(v)
 	return v, report.Deployments == 0 && len(services) == 0, nil
 }
 

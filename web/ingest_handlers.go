@@ -178,7 +178,11 @@ func (s *Server) handleIngestPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false}
+	v := views.IngestView{Status: st, DeadLetters: list, NATSURL: s.cfg.Info.NATS, EventsSubject: s.cfg.Info.EventsSubject, LagKnown: false,
+		Table: views.DeadLettersTable(list)}
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
 	if s.deps.Consumer != nil {
 		if cs, err := s.deps.Consumer(ctx); err == nil && cs.Present {
 			v.LagKnown, v.Pending, v.AckPending, v.ConsumerProblem = true, cs.Pending, cs.AckPending, cs.Problem

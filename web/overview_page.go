@@ -19,6 +19,9 @@ const overviewDays = 90
 // handleHome is the landing overview: the handful of numbers that matter,
 // each linking to its detail, then the system's state.
 func (s *Server) handleHome(c echo.Context) error {
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, views.ChecksTable("system", s.runChecks(c.Request().Context())))
+	}
 	return s.renderCachedBuild(c, s.freshnessVersion(c), func() (func(views.Page) templ.Component, error) {
 		ctx := c.Request().Context()
 		v, err := s.overviewView(ctx)
@@ -26,6 +29,7 @@ func (s *Server) handleHome(c echo.Context) error {
 			return nil, err
 		}
 		v.Checks = s.runChecks(ctx)
+		v.System = views.ChecksTable("system", v.Checks)
 		v.NATSURL, v.EventsSubject = s.cfg.Info.NATS, s.cfg.Info.EventsSubject
 		v.BaseURL = c.Scheme() + "://" + c.Request().Host
 		return func(p views.Page) templ.Component { return views.Home(p, v) }, nil

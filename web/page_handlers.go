@@ -10,6 +10,11 @@ import (
 
 func (s *Server) handleSettings(c echo.Context) error {
 	info := s.cfg.Info
+	checks := s.runChecks(c.Request().Context())
+	health := views.ChecksTable("health", checks)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, health)
+	}
 	return render(c, http.StatusOK, views.Settings(s.page(c, "Settings", "settings"), views.SettingsView{
 		Version:  s.cfg.Version,
 		Database: info.Database,
@@ -18,6 +23,7 @@ func (s *Server) handleSettings(c echo.Context) error {
 		Streams:  info.Streams,
 		Consumer: info.Consumer,
 		ProdEnvs: info.ProductionEnvs,
-		Checks:   s.runChecks(c.Request().Context()),
+		Checks:   checks,
+		Health:   health,
 	}))
 }

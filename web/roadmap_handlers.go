@@ -201,6 +201,10 @@ func (s *Server) handleIdea(c echo.Context) error {
 		return err
 	}
 	v.Panels = panels
+	v.Tables = views.NewIdeaTables(v)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Tables.All()...)
+	}
 	return render(c, http.StatusOK, views.IdeaPage(s.page(c, idea.Key+" "+idea.Title, "roadmap"), v))
 }
 

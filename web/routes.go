@@ -40,20 +40,20 @@ func (s *Server) routes() error {
 	pages.GET("/signin/oidc", s.handleSSOStart)             // open: leaves for the identity provider
 	pages.GET("/signin/oidc/callback", s.handleSSOCallback) // open: checked against the flow cookie
 
-	viewer := pages.Group("", s.requireRole(domain.RoleViewer), tableCSV)
+	viewer := pages.Group("", s.requireRole(domain.RoleViewer))
 	viewer.GET("/", s.handleHome)
-	viewer.GET("/roadmap", s.handleRoadmap)
-	viewer.GET("/value-streams", s.handleValueStreams)
+	viewer.GET("/roadmap", s.handleRoadmap, noTables)
+	viewer.GET("/value-streams", s.handleValueStreams, noTables)
 	viewer.GET("/value-streams/:id", s.handleValueStream)
 	viewer.GET("/dora", s.handleDORA)
-	viewer.GET("/trends", s.handleTrends)
+	viewer.GET("/trends", s.handleTrends, noTables)
 	viewer.GET("/trends.csv", s.handleTrendsCSV)
 	viewer.GET("/settings", s.handleSettings)
 	viewer.GET("/settings/ingest", s.handleIngestPage)
 	viewer.GET("/services", s.handleServices)
 	viewer.GET("/ideas/:key", s.handleIdea)
-	viewer.GET("/outcomes", s.handleOutcomes)
-	viewer.GET("/events/view", s.handleEventPage)
+	viewer.GET("/outcomes", s.handleOutcomes, noTables)
+	viewer.GET("/events/view", s.handleEventPage, noTables)
 	if s.deps.SLOs != nil {
 		viewer.GET("/slos", s.handleSLOs)
 		viewer.GET("/slos.yaml", s.handleExportSLOs)
@@ -88,7 +88,7 @@ func (s *Server) routes() error {
 		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)
 	}
 
-	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin), tableCSV)
+	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
 	admin.POST("/users", s.handleCreateUser)
 	admin.POST("/users/:id/role", s.handleSetUserRole)

@@ -24,7 +24,12 @@ func (s *Server) handleServices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Services(s.page(c, "Services and teams", "dora"), views.ServicesView{Services: services, Teams: teams, Postures: postures}))
+	v := views.ServicesView{Services: services, Teams: teams, Postures: postures}
+	v.Table = views.ServicesTable(v)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
+	return render(c, http.StatusOK, views.Services(s.page(c, "Services and teams", "dora"), v))
 }
 
 // handleSetTeam sets a service's team by hand; an empty team hands the

@@ -117,7 +117,10 @@ func (s *Server) handleSLOs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.SLOsView{Statuses: sts, ImportYAML: c.FormValue("yaml")}
+	v := views.SLOsView{Statuses: sts, ImportYAML: c.FormValue("yaml"), Table: views.SLOsTable(sts)}
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.Table)
+	}
 	return render(c, http.StatusOK, views.SLOs(s.page(c, "SLOs", "slos"), v))
 }
 
@@ -146,6 +149,10 @@ func (s *Server) handleSLO(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	alerts := views.BurnAlertsTable(st)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, alerts)
+	}
 	today := domain.Midnight(s.now())
 	w := domain.Window{From: today.AddDate(0, 0, -(sloHistoryDays - 1)), To: today}
 	hist, err := s.budgetHistory(ctx, slo, w)
@@ -153,7 +160,7 @@ func (s *Server) handleSLO(c echo.Context) error {
 		return err
 	}
 	chart := budgetChart(slo, w, hist)
-	v := views.SLOView{Status: st, Budget: chart}
+	v := views.SLOView{Status: st, Budget: chart, Alerts: alerts}
 	if s.deps.SLOCodec != nil {
 		y, err := s.deps.SLOCodec.Marshal([]domain.SLO{slo})
 		if err != nil {
@@ -377,7 +384,7 @@ func (s *Server) importError(c echo.Context, text, msg string) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusUnprocessableEntity, views.SLOs(s.page(c, "SLOs", "slos"), views.SLOsView{Statuses: sts, ImportYAML: text, ImportError: msg}))
+	return render(c, http.StatusUnprocessableEntity, views.SLOs(s.page(c, "SLOs", "slos"), views.SLOsView{Statuses: sts, ImportYAML: text, ImportError: msg, Table: views.SLOsTable(sts)}))
 }
 
 // handleExportSLOs downloads every SLO (or one service's) as OpenSLO YAML.

@@ -3,9 +3,7 @@ package web
 import (
 	"context"
 	"encoding/binary"
-	"encoding/csv"
 	"hash/fnv"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -216,42 +214,6 @@ func (s *Server) handleTrendsCSV(c echo.Context) error {
 	return domain.Errorf(domain.ENOTFOUND, "The trends page has no table %q for this query.", id)
 }
 
-// writeCSV answers with a table as an attachment.
-func writeCSV(c echo.Context, filename string, t views.DataTable) error {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, "text/csv; charset=utf-8")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+strings.NewReplacer(`"`, "", "\n", "", "\r", "").Replace(filename)+`"`)
-	h.Set("Cache-Control", "no-store")
-	c.Response().WriteHeader(http.StatusOK)
-	w := csv.NewWriter(c.Response())
-	// The head names teams and services when groups are compared.
-	if err := w.Write(csvSafe(t.Head)); err != nil {
-		return err
-	}
-	for _, r := range t.Rows {
-		if err := w.Write(csvSafe(r)); err != nil {
-			return err
-		}
-	}
-	w.Flush()
-	return w.Error()
-}
-
-// csvSafe keeps spreadsheet programs from running a cell as a formula
-// (names come from events and people).
-func csvSafe(row []string) []string {
-	out := make([]string, len(row))
-	for i, v := range row {
-		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
-				v = "'" + v
-			}
-		}
-		out[i] = v
-	}
-	return out
-}
-
 // trendsView gathers the whole page.
 func (s *Server) trendsView(ctx context.Context, q trendsQuery) (views.TrendsView, error) {
 	v := views.TrendsView{Query: q.raw, HasSLOs: false}
@@ -349,10 +311,14 @@ func (s *Server) reliabilityTrends(ctx context.Context, q trendsQuery, f domain.
 		chart := budgetChart(slo, q.w, hist)
 		chart.CSV = q.csvHref(id)
 		t := views.ReliabilityTrend{Service: slo.Service, Title: slo.Title(), Href: "/slos/" + strconv.FormatInt(slo.ID, 10), Chart: chart,
-			Table: views.DataTable{ID: id, Title: chart.Title, CSV: chart.CSV, Head: []string{"day", "budget remaining (0–1)", "posture"}}}
+			Table: views.Table{ID: id, Title: chart.Title, CSV: chart.CSV, Columns: []views.Column{
+				{Head: "day", Kind: views.KindDate},
+				// A fraction of the budget: below 0 once overspent.
+				{Head: "budget remaining (1 = all of it)", Kind: views.KindRate},
+				{Head: "posture", Kind: views.KindText}}}}
 		for _, p := range hist {
 			if p.Remaining != nil {
-				t.Table.Rows = append(t.Table.Rows, []string{p.Day.Format(domain.DateLayout), views.CSVNumber(*p.Remaining), string(p.Posture)})
+				t.Table.Rows = append(t.Table.Rows, views.Row{Cells: []views.Cell{views.TimeCell(p.Day), views.NumberCell(p.Remaining), views.TextCell(string(p.Posture))}})
 				t.Posture = p.Posture // the last day with data
 			}
 		}
@@ -474,9 +440,18 @@ func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFil
 	return out, cur, nil
 }
 
-// trendTable lists a metric per period with the counts behind it.
-func trendTable(id, title string, m domain.TrendMetric, trend []domain.DORAReport, b domain.Bucket) views.DataTable {
-	t := views.DataTable{ID: id, Title: title, Head: []string{string(b) + " starting", "from", "to", m.Key + " (" + m.Unit + ")", "tier", "deployments"}}
+// trendTable lists a metric per period with the counts behind it: its raw
+// value, as the JSON API gives it (seconds, rates from 0 to 1).
+func trendTable(id, title string, m domain.TrendMetric, trend []domain.DORAReport, b domain.Bucket) views.Table {
+	t := views.Table{ID: id, Title: title, Columns: []views.Column{
+		{Head: string(b) + " starting", Kind: views.KindDate},
+		{Head: "from", Kind: views.KindDate},
+		{Head: "to", Kind: views.KindDate},
+		metricColumn(m.Key+" ("+views.DORAMetricUnit(m.Key)+")", m),
+		{Head: "tier", Kind: views.KindText},
+		{Head: "deployments", Kind: views.KindCount, Class: "num"},
+		{Head: "covered days", Kind: views.KindCount, Class: "num"},
+	}}
 	for _, r := range trend {
 		tier := ""
 		if m.Tier != nil {
@@ -484,10 +459,15 @@ func trendTable(id, title string, m domain.TrendMetric, trend []domain.DORARepor
 				tier = string(*tr)
 			}
 		}
-		t.Rows = append(t.Rows, []string{r.Window.BucketStart.Format(domain.DateLayout), r.Window.From.Format(domain.DateLayout),
-			r.Window.To.Format(domain.DateLayout), views.CSVOptional(m.Value(r)), tier, strconv.Itoa(r.Deployments)})
+		t.Rows = append(t.Rows, views.Row{Cells: []views.Cell{views.TimeCell(r.Window.BucketStart), views.TimeCell(r.Window.From),
+			views.TimeCell(r.Window.To), views.DORAMetricCell(m, r), views.TextCell(tier), views.CountCell(r.Deployments), views.CountCell(r.CoveredDays)}})
 	}
 	return t
+}
+
+// metricColumn is a column of a DORA metric's raw values.
+func metricColumn(head string, m domain.TrendMetric) views.Column {
+	return views.Column{Head: head, Kind: views.DORAMetricKind(m.Key), Class: "num"}
 }
 
 // compareTrends draws every metric for each team, service or value stream.
@@ -540,12 +520,15 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 	for _, m := range domain.TrendMetrics() {
 		id := "compare-" + q.compare + "-" + m.Key
 		cm := views.CompareMetric{Key: m.Key, Title: m.Title + " (" + m.Unit + ")"}
-		cm.Table = views.DataTable{ID: id, Title: cm.Title + " by " + q.compare, CSV: q.csvHref(id), Head: []string{string(q.bucket) + " starting"}}
-		cm.Table.Head = append(cm.Table.Head, cv.Groups...)
+		cm.Table = views.Table{ID: id, Title: cm.Title + " by " + q.compare, CSV: q.csvHref(id),
+			Columns: []views.Column{{Head: string(q.bucket) + " starting", Kind: views.KindDate}}}
+		for _, g := range cv.Groups {
+			cm.Table.Columns = append(cm.Table.Columns, metricColumn(g, m))
+		}
 		periods := q.w.Buckets(q.bucket)
-		rows := make([][]string, len(periods))
+		rows := make([]views.Row, len(periods))
 		for p, pw := range periods {
-			rows[p] = []string{pw.BucketStart.Format(domain.DateLayout)}
+			rows[p].Cells = []views.Cell{views.TimeCell(pw.BucketStart)}
 		}
 		for i, g := range groups {
 			cell := views.CompareCell{Group: g.name, Href: g.href, Rated: m.Tier != nil}
@@ -561,11 +544,11 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 			cell.Chart.XFrom, cell.Chart.XTo = q.axis()
 			cm.Cells = append(cm.Cells, cell)
 			for p := range rows {
-				val := ""
+				var val views.Cell
 				if p < len(trends[i]) {
-					val = views.CSVOptional(m.Value(trends[i][p]))
+					val = views.DORAMetricCell(m, trends[i][p])
 				}
-				rows[p] = append(rows[p], val)
+				rows[p].Cells = append(rows[p].Cells, val)
 			}
 		}
 		cm.Table.Rows = rows
@@ -617,12 +600,17 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 			kt.Chart = views.LineChart{Title: kr.Title + " — progress per " + string(q.bucket) + ", from the " + string(q.bucket) + "'s mean (%)", CSV: q.csvHref(id),
 				Refs: []views.RefLine{{Label: "target", Value: 100, Class: "ref-target"}, {Label: "baseline", Value: 0, Class: "ref-baseline"}}}
 			kt.Chart.XFrom, kt.Chart.XTo = q.axis()
-			kt.Table = views.DataTable{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV,
-				Head: []string{string(q.bucket) + " starting", "days with data", kr.Metric + " (mean of the " + string(q.bucket) + "'s daily means)", "progress over the " + string(q.bucket) + " (1 = target)"}}
+			kt.Table = views.Table{ID: id, Title: kt.Chart.Title, CSV: kt.Chart.CSV, Columns: []views.Column{
+				{Head: string(q.bucket) + " starting", Kind: views.KindDate},
+				{Head: "days with data", Kind: views.KindCount},
+				{Head: kr.Metric + " (mean of the " + string(q.bucket) + "'s daily means)", Kind: views.KindNumber},
+				{Head: "progress over the " + string(q.bucket) + " (1 = target)", Kind: views.KindNumber}}}
 			for _, p := range series {
 				kt.Chart.Points = append(kt.Chart.Points, views.OptionalPoint(p.Window.BucketStart, scaled(p.Progress, 100)))
-				kt.Table.Rows = append(kt.Table.Rows, []string{p.Window.BucketStart.Format(domain.DateLayout), strconv.Itoa(p.Days),
-					views.CSVOptional(p.Mean), views.CSVOptional(p.Progress)})
+				progress := views.NumberCell(p.Progress)
+				progress.Show = views.ProgressText(p.Progress)
+				kt.Table.Rows = append(kt.Table.Rows, views.Row{Cells: []views.Cell{views.TimeCell(p.Window.BucketStart), views.CountCell(p.Days),
+					views.NumberCell(p.Mean), progress}})
 			}
 			ot.KeyResults = append(ot.KeyResults, kt)
 		}
@@ -658,27 +646,40 @@ func (s *Server) outcomeTrends(ctx context.Context, q trendsQuery) (views.Outcom
 	o.Verdicts = views.StackedBars{Title: "Ideas shipped per quarter, by verdict", CSV: q.csvHref("verdicts"), Series: []views.BarSeries{
 		{Name: "validated", Class: "verdict-validated"}, {Name: "invalidated", Class: "verdict-invalidated"},
 		{Name: "inconclusive", Class: "verdict-inconclusive"}, {Name: "no verdict yet", Class: "verdict-awaiting"}}}
-	o.VerdictTable = views.DataTable{ID: "verdicts", Title: o.Verdicts.Title, CSV: o.Verdicts.CSV,
-		Head: []string{"quarter", "shipped", "validated", "invalidated", "inconclusive", "no verdict yet", "validated share"}}
+	o.VerdictTable = views.Table{ID: "verdicts", Title: o.Verdicts.Title, CSV: o.Verdicts.CSV, Columns: []views.Column{
+		{Head: "quarter starting", Kind: views.KindDate},
+		{Head: "shipped", Kind: views.KindCount},
+		{Head: "validated", Kind: views.KindCount},
+		{Head: "invalidated", Kind: views.KindCount},
+		{Head: "inconclusive", Kind: views.KindCount},
+		{Head: "no verdict yet", Kind: views.KindCount},
+		{Head: "validated share", Kind: views.KindRate}}}
 	for _, sh := range shares {
 		label := domain.QuarterLabel(sh.Window.BucketStart)
 		o.Verdicts.Labels = append(o.Verdicts.Labels, label)
 		for i, n := range []int{sh.Validated, sh.Invalidated, sh.Inconclusive, sh.Awaiting} {
 			o.Verdicts.Series[i].Values = append(o.Verdicts.Series[i].Values, float64(n))
 		}
-		o.VerdictTable.Rows = append(o.VerdictTable.Rows, []string{label, strconv.Itoa(sh.Shipped), strconv.Itoa(sh.Validated),
-			strconv.Itoa(sh.Invalidated), strconv.Itoa(sh.Inconclusive), strconv.Itoa(sh.Awaiting), views.CSVOptional(sh.Share(sh.Validated))})
+		quarter := views.TimeCell(sh.Window.BucketStart)
+		quarter.Show = label
+		o.VerdictTable.Rows = append(o.VerdictTable.Rows, views.Row{Cells: []views.Cell{quarter, views.CountCell(sh.Shipped), views.CountCell(sh.Validated),
+			views.CountCell(sh.Invalidated), views.CountCell(sh.Inconclusive), views.CountCell(sh.Awaiting), views.NumberCell(sh.Share(sh.Validated))}})
 	}
 	o.Awaiting = domain.IdeasAwaitingVerdict(list, items, s.now())
-	o.AwaitingTable = views.DataTable{ID: "awaiting", Title: "Ideas in production without a verdict", CSV: q.csvHref("awaiting"),
-		Head: []string{"idea", "title", "team", "in production since", "days", "key result"}}
+	o.AwaitingTable = views.Table{ID: "awaiting", Title: "Ideas in production without a verdict", CSV: q.csvHref("awaiting"), Columns: []views.Column{
+		{Head: "idea", Kind: views.KindText},
+		{Head: "title", Kind: views.KindText},
+		{Head: "team", Kind: views.KindText},
+		{Head: "in production since", Kind: views.KindDate},
+		{Head: "days", Kind: views.KindCount},
+		{Head: "key result", Kind: views.KindText}}}
 	for _, a := range o.Awaiting {
 		kr := "yes"
 		if !a.HasKeyResult {
 			kr = "no"
 		}
-		o.AwaitingTable.Rows = append(o.AwaitingTable.Rows, []string{a.Idea.Key, a.Idea.Title, a.Idea.Team,
-			a.Shipped.Format(domain.DateLayout), strconv.Itoa(a.Days), kr})
+		o.AwaitingTable.Rows = append(o.AwaitingTable.Rows, views.Row{Cells: []views.Cell{views.TextCell(a.Idea.Key), views.TextCell(a.Idea.Title),
+			views.TextCell(a.Idea.Team), views.TimeCell(a.Shipped), views.CountCell(a.Days), views.TextCell(kr)}})
 	}
 	o.AwaitingWithoutKR = domain.WithoutKeyResult(o.Awaiting)
 	return o, nil
@@ -691,8 +692,8 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 	for _, m := range months {
 		ft.Months = append(ft.Months, m.BucketStart.Format("Jan 2006"))
 	}
-	ft.Table = views.DataTable{ID: "flow", Title: "Flow per value stream per month", CSV: q.csvHref("flow"),
-		Head: []string{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"}}
+	ft.Table = views.Table{ID: "flow", Title: "Flow per value stream per month", CSV: q.csvHref("flow"),
+		Columns: append([]views.Column{{Head: "value stream", Kind: views.KindText}}, flowColumns()...)}
 	now := s.now()
 	types := domain.FlowTypes
 	for i := range streams {
@@ -706,8 +707,7 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 		}
 		tr.FlowTime = views.LineChart{Title: st.Name + " — median flow time per month (days)",
 			XFrom: months[0].BucketStart, XTo: months[len(months)-1].BucketStart}
-		tr.Table = views.DataTable{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV,
-			Head: []string{"month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"}}
+		tr.Table = views.Table{ID: id, Title: st.Name + " — flow per month", CSV: tr.Done.CSV, Columns: flowColumns()}
 		row := views.ConstraintRow{Stream: st.Name, Href: href}
 		for mi, m := range months {
 			r, err := s.deps.ValueStreams.Flow(ctx, st, m, now)
@@ -733,13 +733,15 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 				cell = views.ConstraintCell{Stage: c.Name, Class: "stage-" + strconv.Itoa(c.Stage%8), Title: label + ": " + c.Name + ". " + c.Reason}
 			}
 			row.Cells = append(row.Cells, cell)
-			cells := []string{label, strconv.Itoa(r.Done)}
+			month := views.TimeCell(m.BucketStart)
+			month.Show = label
+			cells := []views.Cell{month, views.CountCell(r.Done)}
 			for _, t := range types {
-				cells = append(cells, strconv.Itoa(r.Distribution[t]))
+				cells = append(cells, views.CountCell(r.Distribution[t]))
 			}
-			cells = append(cells, views.CSVOptional(flowDays), views.CSVOptional(r.Efficiency), constraint, why)
-			tr.Table.Rows = append(tr.Table.Rows, cells)
-			ft.Table.Rows = append(ft.Table.Rows, append([]string{st.Name}, cells...))
+			cells = append(cells, views.NumberCell(r.FlowTime.Median), views.NumberCell(r.Efficiency), views.TextCell(constraint), views.TextCell(why))
+			tr.Table.Rows = append(tr.Table.Rows, views.Row{Cells: cells})
+			ft.Table.Rows = append(ft.Table.Rows, views.Row{Cells: append([]views.Cell{views.TextCell(st.Name)}, cells...)})
 		}
 		ft.Streams = append(ft.Streams, tr)
 		ft.Constraints = append(ft.Constraints, row)
@@ -764,4 +766,18 @@ func stageTimesMeasured(r domain.FlowReport) bool {
 		}
 	}
 	return false
+}
+
+// flowColumns are a stream's flow figures for a month: counts of items,
+// flow time in seconds, efficiency from 0 to 1.
+func flowColumns() []views.Column {
+	cols := []views.Column{{Head: "month", CSVHead: "month starting", Kind: views.KindDate}, {Head: "velocity (items done)", Kind: views.KindCount, Class: "num"}}
+	for _, t := range domain.FlowTypes {
+		cols = append(cols, views.Column{Head: string(t), Kind: views.KindCount, Class: "num"})
+	}
+	return append(cols,
+		views.Column{Head: "median flow time", CSVHead: "median flow time (s)", Kind: views.KindDuration, Class: "num"},
+		views.Column{Head: "flow efficiency", CSVHead: "flow efficiency (0–1)", Kind: views.KindRate, Class: "num"},
+		views.Column{Head: "constraint", Kind: views.KindText},
+		views.Column{Head: "constraint: why", Kind: views.KindText, Class: "small"})
 }

@@ -102,15 +102,17 @@ func TestTrendsDeliveryNumbersAndCSV(t *testing.T) {
 		t.Errorf("scope line %q", got)
 	}
 
+	// Raw values as the API gives them (rates from 0 to 1, seconds), with
+	// six significant digits: 9/7 = 1.285714… per day.
 	checkRows(t, "deployment frequency per week", getCSV(t, e, c, "/trends.csv?"+q+"&table=dora-deployment_frequency"), [][]string{
-		{"week starting", "from", "to", "deployment_frequency (per day)", "tier", "deployments"},
-		{"2026-03-02", "2026-03-02", "2026-03-08", "1.2857142857142858", "elite", "9"},
-		{"2026-03-09", "2026-03-09", "2026-03-15", "0", "", "0"},
+		{"week starting", "from", "to", "deployment_frequency (per day)", "tier", "deployments", "covered days"},
+		{"2026-03-02", "2026-03-02", "2026-03-08", "1.28571", "elite", "9", "7"},
+		{"2026-03-09", "2026-03-09", "2026-03-15", "0", "", "0", "7"},
 	})
 	checkRows(t, "change failure rate per week", getCSV(t, e, c, "/trends.csv?"+q+"&table=dora-change_failure_rate"), [][]string{
-		{"week starting", "from", "to", "change_failure_rate (%)", "tier", "deployments"},
-		{"2026-03-02", "2026-03-02", "2026-03-08", "50", "low", "9"},
-		{"2026-03-09", "2026-03-09", "2026-03-15", "", "", "0"},
+		{"week starting", "from", "to", "change_failure_rate (0–1)", "tier", "deployments", "covered days"},
+		{"2026-03-02", "2026-03-02", "2026-03-08", "0.5", "low", "9", "7"},
+		{"2026-03-09", "2026-03-09", "2026-03-15", "", "", "0", "7"},
 	})
 
 	// Side by side: checkout 8 deployments in the first week (8/7 a day),
@@ -121,12 +123,12 @@ func TestTrendsDeliveryNumbersAndCSV(t *testing.T) {
 	}
 	checkRows(t, "by service", getCSV(t, e, c, "/trends.csv?"+q+"&compare=service&table=compare-service-deployment_frequency"), [][]string{
 		{"week starting", "checkout", "search"},
-		{"2026-03-02", "1.1428571428571428", "0.14285714285714285"},
+		{"2026-03-02", "1.14286", "0.142857"},
 		{"2026-03-09", "0", "0"},
 	})
 	checkRows(t, "by stream", getCSV(t, e, c, "/trends.csv?"+q+"&compare=stream&table=compare-stream-deployment_frequency"), [][]string{
 		{"week starting", "Payments"},
-		{"2026-03-02", "1.1428571428571428"},
+		{"2026-03-02", "1.14286"},
 		{"2026-03-09", "0"},
 	})
 
@@ -202,9 +204,9 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		t.Errorf("awaiting rows %d: %q", got, doc.Find(`[data-testid="awaiting"]`).Text())
 	}
 	checkRows(t, "verdicts per quarter", getCSV(t, e, c, "/trends.csv?"+q+"&table=verdicts"), [][]string{
-		{"quarter", "shipped", "validated", "invalidated", "inconclusive", "no verdict yet", "validated share"},
-		{"2026 Q1", "2", "1", "0", "0", "1", "0.5"},
-		{"2026 Q2", "0", "0", "0", "0", "0", ""},
+		{"quarter starting", "shipped", "validated", "invalidated", "inconclusive", "no verdict yet", "validated share"},
+		{"2026-01-01", "2", "1", "0", "0", "1", "0.5"},
+		{"2026-04-01", "0", "0", "0", "0", "0", ""},
 	})
 	// CHK-2 reached production at D+3 09:00 = 5 March 09:00; on 10 April that is 35 days and 15 hours.
 	checkRows(t, "awaiting", getCSV(t, e, c, "/trends.csv?"+q+"&table=awaiting"), [][]string{
@@ -218,7 +220,7 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		{"2026-03-09", "1", "11.5", "0.75"},
 		{"2026-03-16", "0", "", ""},
 	})
-	// Flow per month: March finishes CHK-1 (72 h = 3 days); CHK-2 has a key
+	// Flow per month: March finishes CHK-1 (72 h = 259200 s); CHK-2 has a key
 	// result and no verdict, so it is still in Monitor; April finishes
 	// nothing.
 	flow := getCSV(t, e, c, "/trends.csv?"+q+"&table=flow")
@@ -226,9 +228,9 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		t.Fatalf("flow rows %q", flow)
 	}
 	checkRows(t, "flow per month", [][]string{flow[0], flow[1][:8], flow[2][:8]}, [][]string{
-		{"value stream", "month", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (days)", "flow efficiency", "constraint", "constraint: why"},
-		{"Checkout", "Mar 2026", "1", "1", "0", "0", "0", "3"},
-		{"Checkout", "Apr 2026", "0", "0", "0", "0", "0", ""},
+		{"value stream", "month starting", "velocity (items done)", "feature", "defect", "risk", "debt", "median flow time (s)", "flow efficiency (0–1)", "constraint", "constraint: why"},
+		{"Checkout", "2026-03-01", "1", "1", "0", "0", "0", "259200"},
+		{"Checkout", "2026-04-01", "0", "0", "0", "0", "0", ""},
 	})
 	if n := doc.Find(`[data-testid="constraints"] .constraint-grid tbody tr`).Length(); n != 1 {
 		t.Errorf("constraint rows %d", n)

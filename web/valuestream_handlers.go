@@ -122,6 +122,10 @@ func (s *Server) handleValueStream(c echo.Context) error {
 		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: base + "?" + pq.Encode(), Current: w.To.Equal(today) && w.From.Equal(from)})
 	}
 	flowCharts(&v, r)
+	v.OldestTable = views.OldestTable(v.Oldest)
+	if id := csvRequested(c); id != "" {
+		return servePageTable(c, id, v.OldestTable)
+	}
 	return render(c, http.StatusOK, views.ValueStream(s.page(c, vs.Name, "value-streams"), v))
 }
 

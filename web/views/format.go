@@ -120,20 +120,3 @@ func FormatDuration(secs float64) string { return formatSeconds(&secs) }
 func eventURL(id domain.Identity) string {
 	return "/events/view?" + url.Values{"source": {id.Source}, "id": {id.ID}}.Encode()
 }
-
-// csvTime is a time in a table download: RFC 3339 in UTC, empty when unknown.
-func csvTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-// csvSeconds is a duration in a table download: whole seconds, empty when
-// unknown.
-func csvSeconds(s *float64) string {
-	if s == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*s, 'f', 0, 64)
-}

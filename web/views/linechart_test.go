@@ -79,21 +79,21 @@ func TestGapBreaksTheLine(t *testing.T) {
 }
 
 func TestGapIsAnEmptyCell(t *testing.T) {
-	tab := LineChart{Title: "Lead time", Unit: "days", Points: pts(1.5, math.NaN(), 2)}.Table("lt")
+	c := LineChart{Title: "Lead time", Unit: " d", Points: pts(1.5, math.NaN(), 2)}
 	var got []string
-	for _, r := range tab.Rows {
-		got = append(got, r[1])
+	for _, p := range c.Points {
+		got = append(got, pointText(p, c.Unit))
 	}
-	if want := []string{"1.5", "", "2"}; !slices.Equal(got, want) {
+	if want := []string{"1.5 d", "—", "2 d"}; !slices.Equal(got, want) {
 		t.Errorf("cells %q; want %q", got, want)
 	}
 	bars := StackedBars{Labels: []string{"Jan", "Feb", "Mar"}, NoData: []bool{true, false, false},
 		Series: []BarSeries{{Name: "feature", Class: "bar-feature", Values: []float64{0, 2, 0}}}}
 	got = nil
-	for _, r := range bars.Table("b").Rows {
-		got = append(got, r[1])
+	for i := range bars.Labels {
+		got = append(got, bars.valueText(bars.Series[0], i))
 	}
-	if want := []string{"", "2", "0"}; !slices.Equal(got, want) {
+	if want := []string{"—", "2", "0"}; !slices.Equal(got, want) {
 		t.Errorf("bar cells %q; want %q", got, want)
 	}
 	nodata := 0

@@ -59,7 +59,7 @@ type MetricTrend struct {
 	NoCompare string
 	Unit      string
 	Chart     LineChart
-	Table     DataTable
+	Table     Table
 }
 
 // CompareView is the small multiples: one row per metric, one cell per
@@ -76,7 +76,7 @@ type CompareMetric struct {
 	Key   string
 	Title string
 	Cells []CompareCell
-	Table DataTable
+	Table Table
 }
 
 // CompareCell is one group's small chart.
@@ -93,9 +93,9 @@ type CompareCell struct {
 type OutcomeTrends struct {
 	Objectives    []ObjectiveTrend
 	Verdicts      StackedBars
-	VerdictTable  DataTable
+	VerdictTable  Table
 	Awaiting      []domain.AwaitingVerdict
-	AwaitingTable DataTable
+	AwaitingTable Table
 	// AwaitingWithoutKR counts those with no key result to judge against.
 	AwaitingWithoutKR int
 }
@@ -115,7 +115,7 @@ type KRTrend struct {
 	Reading domain.KRReading
 	Bucket  string // week or month: what each chart point averages
 	Chart   LineChart
-	Table   DataTable
+	Table   Table
 }
 
 // FlowTrends is the flow section: per value stream per month.
@@ -123,7 +123,7 @@ type FlowTrends struct {
 	Streams     []StreamTrend
 	Months      []string
 	Constraints []ConstraintRow
-	Table       DataTable
+	Table       Table
 }
 
 // StreamTrend is a value stream's velocity, flow time and distribution per
@@ -133,7 +133,7 @@ type StreamTrend struct {
 	Href     string
 	Done     StackedBars // finished items per month by type: velocity and distribution
 	FlowTime LineChart   // median flow time of the items finished each month
-	Table    DataTable
+	Table    Table
 }
 
 // ConstraintRow is where a stream's constraint was each month.
@@ -159,12 +159,12 @@ type ReliabilityTrend struct {
 	Href    string
 	Posture domain.Posture // at the end of the range
 	Chart   LineChart
-	Table   DataTable
+	Table   Table
 }
 
 // Tables lists every table of the page by id, for CSV downloads.
-func (v TrendsView) Tables() []DataTable {
-	var out []DataTable
+func (v TrendsView) Tables() []Table {
+	var out []Table
 	for _, m := range v.Metrics {
 		out = append(out, m.Table)
 	}
