@@ -431,7 +431,7 @@ func (s *Server) doraTrends(ctx context.Context, q trendsQuery, f domain.DORAFil
 		t := views.MetricTrend{Key: m.Key, Title: m.Title, Unit: m.Unit, Rated: m.Tier != nil,
 			Value: views.OptionalMetricText(h.Value, m.Unit), Tier: h.Tier, Change: h.Change, NoCompare: h.NoCompare}
 		id := "dora-" + m.Key
-		t.Chart = views.LineChart{Title: m.Title + " per " + string(q.bucket) + " (" + m.Unit + ")", Points: metricPoints(m, trend),
+		t.Chart = views.LineChart{Title: m.Title + " by " + string(q.bucket) + " — " + m.Unit, Points: metricPoints(m, trend),
 			Bands: tierBands(m), CSV: q.csvHref(id)}
 		t.Chart.XFrom, t.Chart.XTo = q.axis()
 		t.Table = trendTable(id, t.Chart.Title, m, trend, q.bucket)
@@ -519,7 +519,7 @@ func (s *Server) compareTrends(ctx context.Context, q trendsQuery, services []do
 	}
 	for _, m := range domain.TrendMetrics() {
 		id := "compare-" + q.compare + "-" + m.Key
-		cm := views.CompareMetric{Key: m.Key, Title: m.Title + " (" + m.Unit + ")"}
+		cm := views.CompareMetric{Key: m.Key, Title: m.Title + " — " + m.Unit}
 		cm.Table = views.Table{ID: id, Title: cm.Title + " by " + q.compare, CSV: q.csvHref(id),
 			Columns: []views.Column{{Head: string(q.bucket) + " starting", Kind: views.KindDate}}}
 		for _, g := range cv.Groups {
@@ -695,6 +695,10 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 	ft.Table = views.Table{ID: "flow", Title: "Flow per value stream per month", CSV: q.csvHref("flow"),
 		Columns: append([]views.Column{{Head: "value stream", Kind: views.KindText}}, flowColumns()...)}
 	now := s.now()
+	cov, err := s.deps.DORA.Coverage(ctx)
+	if err != nil {
+		return ft, err
+	}
 	types := domain.FlowTypes
 	for i := range streams {
 		st := &streams[i]
@@ -716,6 +720,9 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 			}
 			label := ft.Months[mi]
 			tr.Done.Labels = append(tr.Done.Labels, label)
+			// A month Throughline has no delivery data for is no data, not
+			// a month in which nothing finished.
+			tr.Done.NoData = append(tr.Done.NoData, cov.Days(m) == 0)
 			for ti, t := range types {
 				tr.Done.Series[ti].Values = append(tr.Done.Series[ti].Values, float64(r.Distribution[t]))
 			}
@@ -735,9 +742,13 @@ func (s *Server) flowTrends(ctx context.Context, q trendsQuery, streams []domain
 			row.Cells = append(row.Cells, cell)
 			month := views.TimeCell(m.BucketStart)
 			month.Show = label
-			cells := []views.Cell{month, views.CountCell(r.Done)}
+			count := views.CountCell
+			if cov.Days(m) == 0 {
+				count = func(int) views.Cell { return views.Cell{} } // no data: empty, not 0
+			}
+			cells := []views.Cell{month, count(r.Done)}
 			for _, t := range types {
-				cells = append(cells, views.CountCell(r.Distribution[t]))
+				cells = append(cells, count(r.Distribution[t]))
 			}
 			cells = append(cells, views.NumberCell(r.FlowTime.Median), views.NumberCell(r.Efficiency), views.TextCell(constraint), views.TextCell(why))
 			tr.Table.Rows = append(tr.Table.Rows, views.Row{Cells: cells})

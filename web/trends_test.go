@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,16 @@ func TestTrendsOutcomesAndFlow(t *testing.T) {
 		{"Checkout", "2026-03-01", "1", "1", "0", "0", "0", "259200"},
 		{"Checkout", "2026-04-01", "0", "0", "0", "0", "0", ""},
 	})
+	// January lies before the first stored event: no data, so empty cells
+	// and a "no data" column in the bars, never a month in which nothing
+	// finished.
+	early := getCSV(t, e, c, "/trends.csv?from=2026-01-01&to=2026-04-05&bucket=week&table=flow")
+	if len(early) != 5 || !slices.Equal(early[1][:7], []string{"Checkout", "2026-01-01", "", "", "", "", ""}) || early[3][2] != "1" {
+		t.Errorf("flow per month from January: %q", early)
+	}
+	if _, d := e.get(c, "/trends?from=2026-01-01&to=2026-04-05"); d.Find(`rect.bar-nodata`).Length() == 0 {
+		t.Error("the velocity bars draw January as a month with nothing finished, not as no data")
+	}
 	if n := doc.Find(`[data-testid="constraints"] .constraint-grid tbody tr`).Length(); n != 1 {
 		t.Errorf("constraint rows %d", n)
 	}
