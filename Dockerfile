@@ -2,6 +2,8 @@
 # Throughline: one static binary (pure-Go SQLite, embedded NATS) on distroless.
 
 FROM golang:1.26-bookworm AS build
+# The patched Go (see README: Go version), fetched from the module proxy.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
