@@ -94,6 +94,24 @@ type doraJSON struct {
 	RecoveryTime        recJSON     `json:"recovery_time"`
 	TimeToRestore       restoreJSON `json:"time_to_restore"`
 	ReworkRate          reworkJSON  `json:"rework_rate"`
+	// QuickCheck scores each metric 0–10 on the DORA Quick Check's scale,
+	// beside the 2023 tiers.
+	QuickCheck quickCheckJSON `json:"quick_check"`
+}
+
+type quickCheckJSON struct {
+	Source              string   `json:"source"`
+	DeploymentFrequency *float64 `json:"deployment_frequency"`
+	LeadTime            *float64 `json:"lead_time"`
+	ChangeFailureRate   *float64 `json:"change_failure_rate"`
+	RecoveryTime        *float64 `json:"recovery_time"`
+	ReworkRate          *float64 `json:"rework_rate"`
+	Overall             *float64 `json:"overall"`
+}
+
+func toQuickCheckJSON(q domain.QuickCheck) quickCheckJSON {
+	return quickCheckJSON{Source: domain.QuickCheckSource, DeploymentFrequency: q.DeploymentFrequency, LeadTime: q.LeadTime,
+		ChangeFailureRate: q.ChangeFailureRate, RecoveryTime: q.RecoveryTime, ReworkRate: q.ReworkRate, Overall: q.Overall}
 }
 
 type freqJSON struct {
@@ -147,6 +165,7 @@ func toDORAJSON(r domain.DORAReport) doraJSON {
 		RecoveryTime:      recJSON{Failures: r.Recovered, MedianSeconds: r.RecoveryMedian, Tier: r.RecoveryTier},
 		TimeToRestore:     restoreJSON{Incidents: r.Incidents, MedianSeconds: r.RestoreMedian},
 		ReworkRate:        reworkJSON{Rework: r.Rework, Deployments: r.Deployments, Rate: r.ReworkRate},
+		QuickCheck:        toQuickCheckJSON(domain.QuickCheckOf(r)),
 	}
 }
 

@@ -130,6 +130,7 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 		v.Presets = append(v.Presets, views.Preset{Label: p.label, Href: "/dora?" + q.Encode(),
 			Current: w.To.Equal(today) && w.From.Equal(from)})
 	}
+	v.QuickCheck = domain.QuickCheckOf(report)
 	v.Tables = views.NewDORATables(v)
 	return v, report.Deployments == 0 && len(services) == 0, nil
 }

@@ -48,7 +48,7 @@ func TestEveryTableDownloadsAsCSV(t *testing.T) {
 	dora := "/dora?from=2026-03-02&to=2026-03-15"
 	downloaded := downloadEveryTable(t, e, c, []string{"/", dora, "/services", "/settings", "/settings/ingest",
 		"/settings/users", "/settings/tokens", "/settings/audit", "/slos", "/slos/1"})
-	if want := []string{"/#system", dora + "#weekly", dora + "#deployments", dora + "#incidents", "/services#services", "/settings#health",
+	if want := []string{"/#system", dora + "#clusters-2024", dora + "#weekly", dora + "#deployments", dora + "#incidents", "/services#services", "/settings#health",
 		"/settings/ingest#dead-letters", "/settings/users#users", "/settings/tokens#tokens", "/settings/audit#audit", "/slos#slos",
 		"/slos/1#burn-alerts"}; !slices.Equal(downloaded, want) {
 		t.Errorf("tables downloaded:\n%q\nwant\n%q", downloaded, want)

@@ -56,6 +56,11 @@ func TestDORAAPIMatchesHandComputedNumbers(t *testing.T) {
 		"recovery_time":       map[string]any{"failures": 3.0, "median_seconds": 5400.0, "tier": "high"},
 		"time_to_restore":     map[string]any{"incidents": 3.0, "median_seconds": 7200.0},
 		"rework_rate":         map[string]any{"rework": 3.0, "deployments": 8.0, "rate": 3.0 / 8},
+		// Quick Check: 2 a day → 8, lead 10 h → 8, recovery 1.5 h → 8,
+		// CFR 57.1 % → 10 − 5.714 = 4.286, rework 37.5 % → 6.25; overall
+		// (8 + 8 + 4.286 + 8 + 6.25) / 5.
+		"quick_check": map[string]any{"deployment_frequency": 8.0, "lead_time": 8.0, "recovery_time": 8.0,
+			"change_failure_rate": 10 - 400.0/7/10, "rework_rate": 6.25, "overall": (8 + 8 + (10 - 400.0/7/10) + 8 + 6.25) / 5},
 	}
 	compareJSON(t, "checkout", got, want)
 
@@ -80,7 +85,8 @@ func TestDORAAPIMatchesHandComputedNumbers(t *testing.T) {
 		`"change_failure_rate":{"failed":0,"deployments":0,"rate":null,"tier":null},` +
 		`"recovery_time":{"failures":0,"median_seconds":null,"tier":null},` +
 		`"time_to_restore":{"incidents":0,"median_seconds":null},` +
-		`"rework_rate":{"rework":0,"deployments":0,"rate":null}}`
+		`"rework_rate":{"rework":0,"deployments":0,"rate":null},` +
+		`"quick_check":{"source":"DORA Quick Check (2024 survey scale)","deployment_frequency":null,"lead_time":null,"change_failure_rate":null,"recovery_time":null,"rework_rate":null,"overall":null}}`
 	if code != 200 || strings.TrimSpace(string(raw)) != wantEmpty {
 		t.Errorf("empty window: %d\n%s\nwant\n%s", code, raw, wantEmpty)
 	}

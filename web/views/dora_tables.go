@@ -10,15 +10,41 @@ import (
 
 // DORATables are the DORA page's tables.
 type DORATables struct {
-	Weekly, Deployments, Incidents Table
+	Weekly, Deployments, Incidents, Clusters Table
 }
 
 // All lists them for ?csv=<id>.
-func (t DORATables) All() []Table { return []Table{t.Weekly, t.Deployments, t.Incidents} }
+func (t DORATables) All() []Table { return []Table{t.Weekly, t.Deployments, t.Incidents, t.Clusters} }
 
 // NewDORATables builds the DORA page's tables from its view.
 func NewDORATables(v DORAView) DORATables {
-	return DORATables{Weekly: doraWeeklyTable(v.Trend), Deployments: doraDeploymentsTable(v), Incidents: doraIncidentsTable(v.Incidents)}
+	return DORATables{Weekly: doraWeeklyTable(v.Trend), Deployments: doraDeploymentsTable(v), Incidents: doraIncidentsTable(v.Incidents),
+		Clusters: clustersTable(v.Report)}
+}
+
+// clustersTable sets the window's figures beside the 2024 report's four
+// performance clusters.
+func clustersTable(r domain.DORAReport) Table {
+	t := Table{ID: "clusters-2024", Title: "2024 performance clusters", TestID: "clusters-2024", Columns: []Column{
+		{Head: "Profile", Kind: KindText}, {Head: "Share of respondents (2024)", Kind: KindText},
+		{Head: "Deployment frequency", Kind: KindText}, {Head: "Lead time for changes", Kind: KindText},
+		{Head: "Change failure rate", Kind: KindText}, {Head: "Failed deployment recovery time", Kind: KindText}}}
+	t.Rows = append(t.Rows, Row{TestID: "clusters-you", Cells: []Cell{TextCell("This window"), TextCell(""),
+		TextCell(doraValue("deployment_frequency", r)), TextCell(doraValue("lead_time", r)),
+		TextCell(doraValue("change_failure_rate", r)), TextCell(doraValue("recovery_time", r))}})
+	for _, c := range domain.Clusters2024() {
+		t.Rows = append(t.Rows, Row{Cells: []Cell{TextCell(c.Name + " (2024)"), TextCell(c.Share), TextCell(c.DeploymentFrequency),
+			TextCell(c.LeadTime), TextCell(c.ChangeFailureRate), TextCell(c.RecoveryTime)}})
+	}
+	return t
+}
+
+// quickCheckText writes a 0–10 score with one decimal, "—" without one.
+func quickCheckText(p *float64) string {
+	if p == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(*p, 'f', 1, 64)
 }
 
 // DORAMetricKind is how a DORA metric's raw value is kept: per day as a
