@@ -134,7 +134,7 @@ func doraDeploymentsTable(v DORAView) Table {
 		{Head: "Service", Kind: KindText},
 		{Head: "Artifact", Kind: KindText, Class: "mono small"},
 		{Head: "Changes", Kind: KindCount, Class: "num"},
-		{Head: "Verdict", Kind: KindText},
+		{Head: "Verdict", Kind: KindText, Class: "deploy-status"},
 		{Head: "Overridden by", Kind: KindText, Place: PlaceInline},
 		{Head: "Why", Kind: KindText, Class: "small muted reason", Place: PlaceBelow},
 		{Head: "Event", Kind: KindLink, Place: PlaceBelow},
