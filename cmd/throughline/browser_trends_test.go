@@ -67,7 +67,7 @@ func TestBrowserExecutiveReadsTrends(t *testing.T) {
 	csv := browse(t, ctx, chromedp.Evaluate[string](
 		`fetch(document.querySelector('[data-testid="trend-lead_time"] a.csv-link').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	lines := strings.Split(strings.TrimSpace(csv), "\n")
-	if len(lines) < 10 || !strings.HasPrefix(lines[0], "week starting,from,to,lead_time (days),tier,deployments") {
+	if len(lines) < 10 || !strings.HasPrefix(lines[0], "week starting,from,to,lead_time (s),tier,deployments") {
 		t.Errorf("lead-time CSV: %q", csv)
 	}
 
