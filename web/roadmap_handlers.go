@@ -31,6 +31,9 @@ type RoadmapStore interface {
 	UpdateIdea(ctx context.Context, key, by, action string, update func(*domain.Idea) error) (*domain.Idea, error)
 	MoveIdea(ctx context.Context, key string, h domain.Horizon, by string) (*domain.Idea, error)
 	SetIdeaVerdict(ctx context.Context, key string, v domain.IdeaVerdict, note, by string) (*domain.Idea, error)
+	ReorderIdeas(ctx context.Context, h domain.Horizon, keys []string, by string) error
+	ImportIdeas(ctx context.Context, ideas []domain.Idea) (int, error)
+	RecomputeAllFlow(ctx context.Context) error
 	IdeaFlow(ctx context.Context, keys []string) (map[string]domain.FlowItem, error)
 	IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error)
 	MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error)

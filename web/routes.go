@@ -125,5 +125,32 @@ func (s *Server) routes() error {
 		api.GET("/slos", s.handleSLOsAPI, requireScope(domain.ScopeRead))
 		api.GET("/slos/:id", s.handleSLOAPI, requireScope(domain.ScopeRead))
 	}
+	s.writeRoutes(api)
 	return nil
+}
+
+// writeRoutes registers the write API (scope write, which admin tokens
+// also carry): the same store functions, validation and audit as the forms.
+func (s *Server) writeRoutes(api *echo.Group) {
+	w := requireScope(domain.ScopeWrite)
+	body := limitBody(maxEventsBody)
+	api.POST("/ideas", s.handleCreateIdeaAPI, w, body)
+	api.PATCH("/ideas/:key", s.handleUpdateIdeaAPI, w, body)
+	api.POST("/ideas/:key/move", s.handleMoveIdeaAPI, w, body)
+	api.POST("/ideas/:key/rank", s.handleRankIdeaAPI, w, body)
+	api.POST("/ideas/:key/archive", s.handleArchiveIdeaAPI, w, body)
+	api.POST("/ideas/:key/verdict", s.handleIdeaVerdictAPI, w, body)
+	api.POST("/roadmap/:horizon/rank-by-rice", s.handleRankByRICEAPI, w, body)
+	api.POST("/objectives", s.handleCreateObjectiveAPI, w, body)
+	api.POST("/key-results", s.handleCreateKeyResultAPI, w, body)
+	api.POST("/value-streams", s.handleCreateValueStreamAPI, w, body)
+	api.PUT("/value-streams/:id", s.handleUpdateValueStreamAPI, w, body)
+	api.DELETE("/value-streams/:id", s.handleDeleteValueStreamAPI, w)
+	if s.deps.SLOs != nil {
+		api.POST("/slos", s.handleCreateSLOAPI, w, body)
+		api.PUT("/slos/:id", s.handleUpdateSLOAPI, w, body)
+		api.DELETE("/slos/:id", s.handleDeleteSLOAPI, w)
+	}
+	api.GET("/export", s.handleExportAPI, requireScope(domain.ScopeRead))
+	api.POST("/import", s.handleImportAPI, w, limitBody(maxRoadmapBody))
 }
