@@ -134,6 +134,6 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" ||
+	return p == "/api" || strings.HasPrefix(p, "/api/") || strings.HasSuffix(p, ".json") || p == "/healthz" || p == "/readyz" || p == "/metrics" ||
 		strings.HasPrefix(p, "/webhooks/")
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"strings"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/assets"
@@ -44,7 +46,9 @@ func (s *Server) routes() error {
 	viewer.GET("/", s.handleHome)
 	viewer.GET("/roadmap", s.handleRoadmap, noTables)
 	viewer.GET("/value-streams", s.handleValueStreams, noTables)
-	viewer.GET("/value-streams/:id", s.handleValueStream)
+	// A page's data as JSON through the session (DESIGN.md 5): the page's
+	// address with .json answers the API's document.
+	viewer.GET("/value-streams/:id", pageOrJSON(s.handleValueStream, s.handleFlowAPI))
 	viewer.GET("/dora", s.handleDORA)
 	viewer.GET("/trends", s.handleTrends, noTables)
 	viewer.GET("/trends.csv", s.handleTrendsCSV)
@@ -57,7 +61,7 @@ func (s *Server) routes() error {
 	if s.deps.SLOs != nil {
 		viewer.GET("/slos", s.handleSLOs)
 		viewer.GET("/slos.yaml", s.handleExportSLOs)
-		viewer.GET("/slos/:id", s.handleSLO)
+		viewer.GET("/slos/:id", pageOrJSON(s.handleSLO, s.handleSLOAPI))
 	}
 
 	// Editors' actions carry the role on the route: a group here would also
@@ -153,4 +157,19 @@ func (s *Server) writeRoutes(api *echo.Group) {
 	}
 	api.GET("/export", s.handleExportAPI, requireScope(domain.ScopeRead))
 	api.POST("/import", s.handleImportAPI, w, limitBody(maxRoadmapBody))
+}
+
+// pageOrJSON serves page for /x/{id} and asJSON for /x/{id}.json, with the
+// id stripped of its suffix: the same document as the API, for a signed-in
+// user (the API itself takes only tokens).
+func pageOrJSON(page, asJSON echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, ok := strings.CutSuffix(c.Param("id"), ".json")
+		if !ok {
+			return page(c)
+		}
+		c.SetParamNames("id")
+		c.SetParamValues(id)
+		return asJSON(c)
+	}
 }
