@@ -94,7 +94,7 @@ func (s *Server) exportRoadmap(ctx context.Context) (roadmapDoc, error) {
 		return doc, err
 	}
 	for _, o := range objectives {
-		doc.Objectives = append(doc.Objectives, objectiveDocJSON{ID: o.ID, Title: o.Title, Description: o.Description})
+		doc.Objectives = append(doc.Objectives, toObjectiveDoc(o))
 	}
 	krs, err := s.deps.Roadmap.KeyResults(ctx)
 	if err != nil {
@@ -191,7 +191,7 @@ func checkRoadmapDoc(doc roadmapDoc) map[string]string {
 		krIDs[k.ID] = true
 		b, t := k.Baseline, k.Target
 		kr, m := keyResultInput{ObjectiveID: k.ObjectiveID, Title: k.Title, Metric: k.Metric, Attributes: k.Attributes, Baseline: &b, Target: &t,
-			Direction: k.Direction, Due: k.Due}.keyResult()
+			Direction: k.Direction, Due: k.Due, Unit: k.Unit}.keyResult()
 		if !objIDs[kr.ObjectiveID] {
 			m["objective_id"] = "No objective with this id in the document."
 		}

@@ -24,6 +24,9 @@ type RoadmapStore interface {
 	CreateObjective(ctx context.Context, o domain.Objective, by string) (domain.Objective, error)
 	KeyResults(ctx context.Context) ([]domain.KeyResult, error)
 	CreateKeyResult(ctx context.Context, k domain.KeyResult, by string) (domain.KeyResult, error)
+	UpdateObjective(ctx context.Context, id int64, by, action string, update func(*domain.Objective) error) (domain.Objective, error)
+	UpdateKeyResult(ctx context.Context, id int64, by, action, note string, update func(*domain.KeyResult) error) (domain.KeyResult, error)
+	KeyResultBaselines(ctx context.Context, id int64) ([]domain.KRBaseline, error)
 	Ideas(ctx context.Context, f domain.IdeaFilter) ([]*domain.Idea, error)
 	Idea(ctx context.Context, key string) (*domain.Idea, error)
 	IdeaTeams(ctx context.Context) ([]string, error)
@@ -565,9 +568,12 @@ func (s *Server) outcomesView(ctx context.Context) (views.OutcomesView, error) {
 	now := s.now()
 	today := domain.Midnight(now)
 	for _, o := range objectives {
+		if !o.ArchivedAt.IsZero() {
+			continue // in the archive, restorable
+		}
 		ov := views.OutcomeObjective{Objective: o}
 		for _, kr := range krs {
-			if kr.ObjectiveID != o.ID {
+			if kr.ObjectiveID != o.ID || kr.State() == domain.KRArchived {
 				continue
 			}
 			okr := views.OutcomeKR{KeyResult: kr}

@@ -96,7 +96,7 @@ func (s *Server) importKeyResults(ctx context.Context, doc roadmapDoc, objID map
 	for _, k := range doc.KeyResults {
 		b, t := k.Baseline, k.Target
 		kr, _ := keyResultInput{ObjectiveID: objID[k.ObjectiveID], Title: k.Title, Metric: k.Metric, Attributes: k.Attributes,
-			Baseline: &b, Target: &t, Direction: k.Direction, Due: k.Due}.keyResult()
+			Baseline: &b, Target: &t, Direction: k.Direction, Due: k.Due, Unit: k.Unit}.keyResult()
 		if id, ok := found[krKey{kr.ObjectiveID, kr.Title}]; ok {
 			ids[k.ID] = id
 			kept.KeyResults++

@@ -21,6 +21,7 @@ type objectiveDocJSON struct {
 	ID          int64  `json:"id"`
 	Title       string `json:"title"`
 	Description string `json:"description"`
+	Archived    bool   `json:"archived"`
 }
 
 func (s *Server) handleCreateObjectiveAPI(c echo.Context) error {
@@ -35,7 +36,7 @@ func (s *Server) handleCreateObjectiveAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, objectiveDocJSON{ID: o.ID, Title: o.Title, Description: o.Description})
+	return c.JSON(http.StatusCreated, toObjectiveDoc(o))
 }
 
 // keyResultInput is a key result as a write gives it.
@@ -48,13 +49,14 @@ type keyResultInput struct {
 	Target      *float64          `json:"target"`
 	Direction   string            `json:"direction"`
 	Due         string            `json:"due"`
+	Unit        string            `json:"unit"`
 }
 
 // keyResult turns the input into a key result and says what is wrong with
 // it (domain.KeyResult.Validate, as the form).
 func (in keyResultInput) keyResult() (domain.KeyResult, map[string]string) {
 	kr := domain.KeyResult{ObjectiveID: in.ObjectiveID, Title: strings.TrimSpace(in.Title), Metric: strings.TrimSpace(in.Metric),
-		Attributes: in.Attributes, Direction: domain.Direction(in.Direction)}
+		Attributes: in.Attributes, Direction: domain.Direction(in.Direction), Unit: domain.Unit(in.Unit)}
 	errs := map[string]string{}
 	if in.ObjectiveID <= 0 {
 		errs["objective_id"] = "Choose the objective the key result belongs to."
@@ -114,11 +116,13 @@ type keyResultDocJSON struct {
 	Target      float64           `json:"target"`
 	Direction   string            `json:"direction"`
 	Due         string            `json:"due,omitempty"`
+	Unit        string            `json:"unit"`
+	State       string            `json:"state,omitempty"`
 }
 
 func toKeyResultDoc(k domain.KeyResult) keyResultDocJSON {
 	out := keyResultDocJSON{ID: k.ID, ObjectiveID: k.ObjectiveID, Title: k.Title, Metric: k.Metric, Attributes: k.Attributes,
-		Baseline: k.Baseline, Target: k.Target, Direction: string(k.Direction)}
+		Baseline: k.Baseline, Target: k.Target, Direction: string(k.Direction), Unit: string(k.Unit), State: string(k.State())}
 	if out.Attributes == nil {
 		out.Attributes = map[string]string{}
 	}
