@@ -606,7 +606,7 @@ func (s *Server) handleOutcomes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+	return render(c, http.StatusOK, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 }
 
 func (s *Server) handleCreateObjective(c echo.Context) error {
@@ -621,7 +621,7 @@ func (s *Server) handleCreateObjective(c echo.Context) error {
 			return verr
 		}
 		v.ObjectiveTitle, v.ObjectiveError = o.Title, domain.ErrorMessage(err)
-		return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+		return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 	}
 	return s.redirectWithFlash(c, "/outcomes", "success", "Objective added.")
 }
@@ -646,10 +646,12 @@ func parseAttributes(s string) (map[string]string, error) {
 func (s *Server) handleCreateKeyResult(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := views.KRForm{Title: c.FormValue("title"), Metric: c.FormValue("metric"), Attributes: c.FormValue("attributes"),
-		Baseline: c.FormValue("baseline"), Target: c.FormValue("target"), Direction: c.FormValue("direction"), Due: c.FormValue("due")}
+		Baseline: c.FormValue("baseline"), Target: c.FormValue("target"), Direction: c.FormValue("direction"), Due: c.FormValue("due"),
+		Unit: c.FormValue("unit")}
 	form.ObjectiveID, _ = strconv.ParseInt(c.FormValue("objective"), 10, 64)
 	errs := map[string]string{}
-	kr := domain.KeyResult{ObjectiveID: form.ObjectiveID, Title: strings.TrimSpace(form.Title), Metric: strings.TrimSpace(form.Metric), Direction: domain.Direction(form.Direction)}
+	kr := domain.KeyResult{ObjectiveID: form.ObjectiveID, Title: strings.TrimSpace(form.Title), Metric: strings.TrimSpace(form.Metric), Direction: domain.Direction(form.Direction),
+		Unit: domain.Unit(form.Unit)}
 	var err error
 	if kr.Attributes, err = parseAttributes(form.Attributes); err != nil {
 		errs["attributes"] = domain.ErrorMessage(err)
@@ -685,7 +687,7 @@ func (s *Server) handleCreateKeyResult(c echo.Context) error {
 		return err
 	}
 	v.KRForm, v.KRErrors = form, errs
-	return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+	return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 }
 
 // metricQuery reads /metrics/{name}?from&to&bucket&attr.k=v.

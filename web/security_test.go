@@ -162,6 +162,9 @@ func checkCoversEveryPost(t *testing.T, e *env, changes []change) {
 	}
 	for _, r := range e.server.Routes() {
 		id := r.Method + " " + r.Path
+		if tokenRoute(r.Path) && r.Method != http.MethodGet && scopeNeeded(t, r) == domain.ScopeWrite {
+			continue // the write API takes tokens, not forms; its audit: TestWriteAPI* (write_api_test.go)
+		}
 		if r.Method == http.MethodPost && !have[id] && unaudited[id] == "" {
 			t.Errorf("%s: no change recipe in seedChanges and not listed in unaudited", id)
 		}
