@@ -74,6 +74,7 @@ type Objective struct {
 	Title       string
 	Description string
 	CreatedAt   time.Time
+	ArchivedAt  time.Time // zero while it is on the pages
 }
 
 // Direction says which way a key result should move.
@@ -95,6 +96,9 @@ type KeyResult struct {
 	Target      float64
 	Direction   Direction
 	Due         time.Time
+	Unit        Unit
+	RetiredAt   time.Time // zero while pursued
+	ArchivedAt  time.Time // zero while on the pages
 }
 
 // Progress is (current − baseline)/(target − baseline), not clamped
@@ -121,6 +125,9 @@ func (k KeyResult) Validate() map[string]string {
 	}
 	if err := checkNameAttributes(k.Attributes); err != nil {
 		errs["attributes"] = ErrorMessage(err)
+	}
+	if !k.Unit.Valid() {
+		errs["unit"] = UnitMessage
 	}
 	if k.Direction != Increase && k.Direction != Decrease {
 		errs["direction"] = "Choose increase or decrease."

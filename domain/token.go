@@ -12,6 +12,7 @@ type Scope string
 const (
 	ScopeRead   Scope = "read"   // read metrics, ideas, events status
 	ScopeIngest Scope = "ingest" // publish events
+	ScopeWrite  Scope = "write"  // change the roadmap; includes read
 	ScopeAdmin  Scope = "admin"  // everything, including replaying dead letters
 )
 
@@ -24,9 +25,9 @@ func ParseScopes(s string) ([]Scope, error) {
 			continue
 		}
 		switch sc {
-		case ScopeRead, ScopeIngest, ScopeAdmin:
+		case ScopeRead, ScopeIngest, ScopeWrite, ScopeAdmin:
 		default:
-			return nil, Errorf(EINVALID, "Unknown scope %q: use read, ingest or admin.", part)
+			return nil, Errorf(EINVALID, "Unknown scope %q: use read, ingest, write or admin.", part)
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)
@@ -54,9 +55,13 @@ type APIToken struct {
 // Revoked reports whether the token may no longer be used.
 func (t *APIToken) Revoked() bool { return !t.RevokedAt.IsZero() }
 
-// Allows reports whether the token grants scope s. Admin grants everything.
+// Allows reports whether the token grants scope s. Admin grants everything;
+// write grants read too (DESIGN.md 5).
 func (t *APIToken) Allows(s Scope) bool {
-	return slices.Contains(t.Scopes, ScopeAdmin) || slices.Contains(t.Scopes, s)
+	if slices.Contains(t.Scopes, ScopeAdmin) || slices.Contains(t.Scopes, s) {
+		return true
+	}
+	return s == ScopeRead && slices.Contains(t.Scopes, ScopeWrite)
 }
 
 // ScopeString joins the scopes for display and storage.

@@ -32,7 +32,7 @@ func TestScopes(t *testing.T) {
 	if err != nil || ScopeString(got) != "read,ingest" {
 		t.Fatalf("ParseScopes = %v %v", got, err)
 	}
-	for _, bad := range []string{"", " , ", "write", "read,superuser"} {
+	for _, bad := range []string{"", " , ", "writer", "read,superuser"} {
 		if _, err := ParseScopes(bad); ErrorCode(err) != EINVALID {
 			t.Errorf("ParseScopes(%q) err = %v; want invalid", bad, err)
 		}
@@ -41,8 +41,18 @@ func TestScopes(t *testing.T) {
 	if !tok.Allows(ScopeIngest) || tok.Allows(ScopeRead) || tok.Allows(ScopeAdmin) {
 		t.Error("ingest token scopes wrong")
 	}
+	write := APIToken{Scopes: []Scope{ScopeWrite}}
+	if !write.Allows(ScopeWrite) || !write.Allows(ScopeRead) || write.Allows(ScopeIngest) || write.Allows(ScopeAdmin) {
+		t.Error("write includes read and nothing else (DESIGN.md 5)")
+	}
+	if read := (APIToken{Scopes: []Scope{ScopeRead}}); read.Allows(ScopeWrite) {
+		t.Error("read must not write")
+	}
+	if sc, err := ParseScopes("write"); err != nil || len(sc) != 1 || sc[0] != ScopeWrite {
+		t.Errorf("ParseScopes(write) = %v %v", sc, err)
+	}
 	admin := APIToken{Scopes: []Scope{ScopeAdmin}}
-	if !admin.Allows(ScopeRead) || !admin.Allows(ScopeIngest) {
+	if !admin.Allows(ScopeRead) || !admin.Allows(ScopeIngest) || !admin.Allows(ScopeWrite) {
 		t.Error("admin scope must allow everything")
 	}
 }

@@ -45,6 +45,25 @@ type apiError struct {
 type apiErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field and Fields name what is wrong with a write's input: the first
+	// field (in name order) and a message per field.
+	Field  string            `json:"field,omitempty"`
+	Fields map[string]string `json:"fields,omitempty"`
+}
+
+// fieldsError is a write's input that failed validation: the messages the
+// forms show, per field.
+type fieldsError struct{ fields map[string]string }
+
+func (e *fieldsError) Error() string { return "invalid fields" }
+
+// invalidInput returns nil for no errors, or the fields' messages as an
+// API error.
+func invalidInput(errs map[string]string) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return &fieldsError{fields: errs}
 }
 
 // handleError turns any handler error into a JSON error for the API and an
@@ -56,7 +75,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 	status, code, msg := http.StatusInternalServerError, domain.EINTERNAL, "Something went wrong on our side. It has been logged."
 	var he *echo.HTTPError
 	var de *domain.Error
+	var fe *fieldsError
+	var body apiErrorBody
 	switch {
+	case errors.As(err, &fe):
+		status, code = http.StatusBadRequest, domain.EINVALID
+		keys := sortedKeys(fe.fields)
+		msgs := make([]string, len(keys))
+		for i, k := range keys {
+			msgs[i] = k + ": " + fe.fields[k]
+		}
+		msg, body.Field, body.Fields = strings.Join(msgs, " "), keys[0], fe.fields
 	case errors.As(err, &de):
 		code, msg = de.Code, de.Message
 		status = statusOf[code]
@@ -82,7 +111,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 			_ = c.NoContent(status)
 			return
 		}
-		_ = c.JSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg}})
+		body.Code, body.Message = code, msg
+		_ = c.JSON(status, apiError{Error: body})
 		return
 	}
 	title := map[int]string{
@@ -104,6 +134,6 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
-	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" || p == "/metrics" ||
+	return p == "/api" || strings.HasPrefix(p, "/api/") || strings.HasSuffix(p, ".json") || p == "/healthz" || p == "/readyz" || p == "/metrics" ||
 		strings.HasPrefix(p, "/webhooks/")
 }

@@ -337,6 +337,8 @@ type keyResultJSON struct {
 	Target     float64           `json:"target"`
 	Direction  string            `json:"direction"`
 	Due        *time.Time        `json:"due"`
+	Unit       string            `json:"unit"`
+	State      string            `json:"state"`
 	// Current and Progress as every page shows them (domain.ReadKeyResult).
 	Current      *float64 `json:"current"`
 	Progress     *float64 `json:"progress"`
@@ -380,7 +382,7 @@ func (s *Server) handleOutcomesAPI(c echo.Context) error {
 			}
 			rj := toReadingJSON(kr, r)
 			kj := keyResultJSON{ID: kr.ID, Title: kr.Title, Metric: kr.Metric, Attributes: kr.Attributes, Baseline: kr.Baseline,
-				Target: kr.Target, Direction: string(kr.Direction), Due: timePtr(kr.Due), Current: r.Current, Progress: r.Progress,
+				Target: kr.Target, Direction: string(kr.Direction), Due: timePtr(kr.Due), Unit: string(kr.Unit), State: string(kr.State()), Current: r.Current, Progress: r.Progress,
 				CurrentFrom: rj.From, CurrentTo: rj.To, DaysWithData: rj.DaysWithData, Ideas: []string{}}
 			if kj.Attributes == nil {
 				kj.Attributes = map[string]string{}

@@ -24,6 +24,9 @@ type RoadmapStore interface {
 	CreateObjective(ctx context.Context, o domain.Objective, by string) (domain.Objective, error)
 	KeyResults(ctx context.Context) ([]domain.KeyResult, error)
 	CreateKeyResult(ctx context.Context, k domain.KeyResult, by string) (domain.KeyResult, error)
+	UpdateObjective(ctx context.Context, id int64, by, action string, update func(*domain.Objective) error) (domain.Objective, error)
+	UpdateKeyResult(ctx context.Context, id int64, by, action, note string, update func(*domain.KeyResult) error) (domain.KeyResult, error)
+	KeyResultBaselines(ctx context.Context, id int64) ([]domain.KRBaseline, error)
 	Ideas(ctx context.Context, f domain.IdeaFilter) ([]*domain.Idea, error)
 	Idea(ctx context.Context, key string) (*domain.Idea, error)
 	IdeaTeams(ctx context.Context) ([]string, error)
@@ -31,6 +34,9 @@ type RoadmapStore interface {
 	UpdateIdea(ctx context.Context, key, by, action string, update func(*domain.Idea) error) (*domain.Idea, error)
 	MoveIdea(ctx context.Context, key string, h domain.Horizon, by string) (*domain.Idea, error)
 	SetIdeaVerdict(ctx context.Context, key string, v domain.IdeaVerdict, note, by string) (*domain.Idea, error)
+	ReorderIdeas(ctx context.Context, h domain.Horizon, keys []string, by string) error
+	ImportIdeas(ctx context.Context, ideas []domain.Idea) (int, error)
+	RecomputeAllFlow(ctx context.Context) error
 	IdeaFlow(ctx context.Context, keys []string) (map[string]domain.FlowItem, error)
 	IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, error)
 	MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error)
@@ -562,9 +568,12 @@ func (s *Server) outcomesView(ctx context.Context) (views.OutcomesView, error) {
 	now := s.now()
 	today := domain.Midnight(now)
 	for _, o := range objectives {
+		if !o.ArchivedAt.IsZero() {
+			continue // in the archive, restorable
+		}
 		ov := views.OutcomeObjective{Objective: o}
 		for _, kr := range krs {
-			if kr.ObjectiveID != o.ID {
+			if kr.ObjectiveID != o.ID || kr.State() == domain.KRArchived {
 				continue
 			}
 			okr := views.OutcomeKR{KeyResult: kr}
@@ -597,7 +606,7 @@ func (s *Server) handleOutcomes(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+	return render(c, http.StatusOK, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 }
 
 func (s *Server) handleCreateObjective(c echo.Context) error {
@@ -612,7 +621,7 @@ func (s *Server) handleCreateObjective(c echo.Context) error {
 			return verr
 		}
 		v.ObjectiveTitle, v.ObjectiveError = o.Title, domain.ErrorMessage(err)
-		return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+		return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 	}
 	return s.redirectWithFlash(c, "/outcomes", "success", "Objective added.")
 }
@@ -637,10 +646,12 @@ func parseAttributes(s string) (map[string]string, error) {
 func (s *Server) handleCreateKeyResult(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := views.KRForm{Title: c.FormValue("title"), Metric: c.FormValue("metric"), Attributes: c.FormValue("attributes"),
-		Baseline: c.FormValue("baseline"), Target: c.FormValue("target"), Direction: c.FormValue("direction"), Due: c.FormValue("due")}
+		Baseline: c.FormValue("baseline"), Target: c.FormValue("target"), Direction: c.FormValue("direction"), Due: c.FormValue("due"),
+		Unit: c.FormValue("unit")}
 	form.ObjectiveID, _ = strconv.ParseInt(c.FormValue("objective"), 10, 64)
 	errs := map[string]string{}
-	kr := domain.KeyResult{ObjectiveID: form.ObjectiveID, Title: strings.TrimSpace(form.Title), Metric: strings.TrimSpace(form.Metric), Direction: domain.Direction(form.Direction)}
+	kr := domain.KeyResult{ObjectiveID: form.ObjectiveID, Title: strings.TrimSpace(form.Title), Metric: strings.TrimSpace(form.Metric), Direction: domain.Direction(form.Direction),
+		Unit: domain.Unit(form.Unit)}
 	var err error
 	if kr.Attributes, err = parseAttributes(form.Attributes); err != nil {
 		errs["attributes"] = domain.ErrorMessage(err)
@@ -676,7 +687,7 @@ func (s *Server) handleCreateKeyResult(c echo.Context) error {
 		return err
 	}
 	v.KRForm, v.KRErrors = form, errs
-	return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "roadmap"), v))
+	return render(c, http.StatusUnprocessableEntity, views.Outcomes(s.page(c, "Outcomes", "outcomes"), v))
 }
 
 // metricQuery reads /metrics/{name}?from&to&bucket&attr.k=v.

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"strings"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/throughline/throughline/assets"
@@ -44,7 +46,9 @@ func (s *Server) routes() error {
 	viewer.GET("/", s.handleHome)
 	viewer.GET("/roadmap", s.handleRoadmap, noTables)
 	viewer.GET("/value-streams", s.handleValueStreams, noTables)
-	viewer.GET("/value-streams/:id", s.handleValueStream)
+	// A page's data as JSON through the session (DESIGN.md 5): the page's
+	// address with .json answers the API's document.
+	viewer.GET("/value-streams/:id", pageOrJSON(s.handleValueStream, s.handleFlowAPI))
 	viewer.GET("/dora", s.handleDORA)
 	viewer.GET("/trends", s.handleTrends, noTables)
 	viewer.GET("/trends.csv", s.handleTrendsCSV)
@@ -57,7 +61,7 @@ func (s *Server) routes() error {
 	if s.deps.SLOs != nil {
 		viewer.GET("/slos", s.handleSLOs)
 		viewer.GET("/slos.yaml", s.handleExportSLOs)
-		viewer.GET("/slos/:id", s.handleSLO)
+		viewer.GET("/slos/:id", pageOrJSON(s.handleSLO, s.handleSLOAPI))
 	}
 
 	// Editors' actions carry the role on the route: a group here would also
@@ -125,5 +129,53 @@ func (s *Server) routes() error {
 		api.GET("/slos", s.handleSLOsAPI, requireScope(domain.ScopeRead))
 		api.GET("/slos/:id", s.handleSLOAPI, requireScope(domain.ScopeRead))
 	}
+	s.writeRoutes(api)
 	return nil
+}
+
+// writeRoutes registers the write API (scope write, which admin tokens
+// also carry): the same store functions, validation and audit as the forms.
+func (s *Server) writeRoutes(api *echo.Group) {
+	w := requireScope(domain.ScopeWrite)
+	body := limitBody(maxEventsBody)
+	api.POST("/ideas", s.handleCreateIdeaAPI, w, body)
+	api.PATCH("/ideas/:key", s.handleUpdateIdeaAPI, w, body)
+	api.POST("/ideas/:key/move", s.handleMoveIdeaAPI, w, body)
+	api.POST("/ideas/:key/rank", s.handleRankIdeaAPI, w, body)
+	api.POST("/ideas/:key/archive", s.handleArchiveIdeaAPI, w, body)
+	api.POST("/ideas/:key/verdict", s.handleIdeaVerdictAPI, w, body)
+	api.POST("/roadmap/:horizon/rank-by-rice", s.handleRankByRICEAPI, w, body)
+	api.POST("/objectives", s.handleCreateObjectiveAPI, w, body)
+	api.PATCH("/objectives/:id", s.handleUpdateObjectiveAPI, w, body)
+	api.POST("/objectives/:id/archive", s.handleArchiveObjectiveAPI, w, body)
+	api.POST("/key-results", s.handleCreateKeyResultAPI, w, body)
+	api.PATCH("/key-results/:id", s.handleUpdateKeyResultAPI, w, body)
+	api.POST("/key-results/:id/rebaseline", s.handleRebaselineAPI, w, body)
+	api.POST("/key-results/:id/retire", s.handleKeyResultStateAPI("retired"), w, body)
+	api.POST("/key-results/:id/archive", s.handleKeyResultStateAPI("archived"), w, body)
+	api.POST("/value-streams", s.handleCreateValueStreamAPI, w, body)
+	api.PUT("/value-streams/:id", s.handleUpdateValueStreamAPI, w, body)
+	api.DELETE("/value-streams/:id", s.handleDeleteValueStreamAPI, w)
+	if s.deps.SLOs != nil {
+		api.POST("/slos", s.handleCreateSLOAPI, w, body)
+		api.PUT("/slos/:id", s.handleUpdateSLOAPI, w, body)
+		api.DELETE("/slos/:id", s.handleDeleteSLOAPI, w)
+	}
+	api.GET("/export", s.handleExportAPI, requireScope(domain.ScopeRead))
+	api.POST("/import", s.handleImportAPI, w, limitBody(maxRoadmapBody))
+}
+
+// pageOrJSON serves page for /x/{id} and asJSON for /x/{id}.json, with the
+// id stripped of its suffix: the same document as the API, for a signed-in
+// user (the API itself takes only tokens).
+func pageOrJSON(page, asJSON echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, ok := strings.CutSuffix(c.Param("id"), ".json")
+		if !ok {
+			return page(c)
+		}
+		c.SetParamNames("id")
+		c.SetParamValues(id)
+		return asJSON(c)
+	}
 }

@@ -110,7 +110,7 @@ func (s *Server) handleValueStream(c echo.Context) error {
 		Posture: postureOf(postures, covered),
 		Stream:  vs, Report: r, Segments: timeSegments(r),
 		Query:   views.FlowQuery{From: w.From.Format(domain.DateLayout), To: w.To.Format(domain.DateLayout)},
-		APIHref: "/api/v1/value-streams/" + strconv.FormatInt(id, 10) + "/flow?" + q.Encode(),
+		APIHref: "/value-streams/" + strconv.FormatInt(id, 10) + ".json?" + q.Encode(),
 	}
 	today := domain.Midnight(s.now())
 	for _, p := range []struct {

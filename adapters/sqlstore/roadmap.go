@@ -20,6 +20,7 @@ type objectiveRow struct {
 	Title       string `bun:"title"`
 	Description string `bun:"description"`
 	CreatedAt   int64  `bun:"created_at"`
+	ArchivedAt  *int64 `bun:"archived_at"`
 }
 
 type keyResultRow struct {
@@ -35,6 +36,9 @@ type keyResultRow struct {
 	Direction   string  `bun:"direction"`
 	Due         *int64  `bun:"due"`
 	CreatedAt   int64   `bun:"created_at"`
+	Unit        string  `bun:"unit"`
+	RetiredAt   *int64  `bun:"retired_at"`
+	ArchivedAt  *int64  `bun:"archived_at"`
 }
 
 func (r *keyResultRow) toDomain() domain.KeyResult {
@@ -43,6 +47,7 @@ func (r *keyResultRow) toDomain() domain.KeyResult {
 	return domain.KeyResult{
 		ID: r.ID, ObjectiveID: r.ObjectiveID, Title: r.Title, Metric: r.Metric, Attributes: attrs,
 		Baseline: r.Baseline, Target: r.Target, Direction: domain.Direction(r.Direction), Due: fromMicrosPtr(r.Due),
+		Unit: domain.Unit(r.Unit), RetiredAt: fromMicrosPtr(r.RetiredAt), ArchivedAt: fromMicrosPtr(r.ArchivedAt),
 	}
 }
 
@@ -134,7 +139,7 @@ func (s *Store) Objectives(ctx context.Context) ([]domain.Objective, error) {
 	}
 	out := make([]domain.Objective, len(rows))
 	for i, r := range rows {
-		out[i] = domain.Objective{ID: r.ID, Title: r.Title, Description: r.Description, CreatedAt: fromMicros(r.CreatedAt)}
+		out[i] = domain.Objective{ID: r.ID, Title: r.Title, Description: r.Description, CreatedAt: fromMicros(r.CreatedAt), ArchivedAt: fromMicrosPtr(r.ArchivedAt)}
 	}
 	return out, nil
 }
@@ -145,7 +150,8 @@ func (s *Store) CreateKeyResult(ctx context.Context, k domain.KeyResult, by stri
 		return k, invalidFields(errs)
 	}
 	row := &keyResultRow{ObjectiveID: k.ObjectiveID, Title: strings.TrimSpace(k.Title), Metric: strings.TrimSpace(k.Metric),
-		Attrs: canonicalAttrs(k.Attributes), Baseline: k.Baseline, Target: k.Target, Direction: string(k.Direction), CreatedAt: micros(s.now())}
+		Attrs: canonicalAttrs(k.Attributes), Baseline: k.Baseline, Target: k.Target, Direction: string(k.Direction), CreatedAt: micros(s.now()),
+		Unit: string(k.Unit)}
 	if !k.Due.IsZero() {
 		d := micros(k.Due)
 		row.Due = &d

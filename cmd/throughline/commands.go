@@ -248,10 +248,13 @@ func newTokenCommand(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "create",
 		Short: "Create an API token and print it once",
 		Long: `Create a bearer token for the JSON API. Scopes: read (metrics, ideas,
-status), ingest (POST /api/v1/events), admin (everything). Only a hash is
+status), ingest (POST /api/v1/events), write (roadmap changes: ideas,
+objectives, key results, value streams, SLOs, import; includes read),
+admin (everything). Only a hash is
 stored: the token is printed once. Works while a server runs.`,
 		Example: `  throughline token create --name github-actions --scope ingest
-  throughline token create --name grafana --scope read`,
+  throughline token create --name grafana --scope read
+  throughline token create --name roadmap-sync --scope write`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := prepare(cmd, &cfg, stderr); err != nil {
@@ -282,7 +285,7 @@ stored: the token is printed once. Works while a server runs.`,
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "what the token is for, e.g. github-actions (required)")
-	create.Flags().StringSliceVar(&scopes, "scope", []string{"read"}, "read, ingest or admin; repeat or comma-separate for several")
+	create.Flags().StringSliceVar(&scopes, "scope", []string{"read"}, "read, ingest, write or admin; repeat or comma-separate for several")
 	_ = create.MarkFlagRequired("name")
 	storageFlags(create.Flags(), &cfg)
 	logFlags(create.Flags(), &cfg)

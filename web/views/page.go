@@ -63,6 +63,7 @@ type NavItem struct {
 // Nav is the main navigation, in the order users meet the product.
 var Nav = []NavItem{
 	{"roadmap", "Roadmap", "/roadmap"},
+	{"outcomes", "Outcomes", "/outcomes"},
 	{"value-streams", "Value streams", "/value-streams"},
 	{"dora", "DORA", "/dora"},
 	{"slos", "SLOs", "/slos"},

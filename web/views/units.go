@@ -1,0 +1,35 @@
+package views
+
+import (
+	"math"
+
+	"github.com/throughline/throughline/domain"
+)
+
+// FormatValue shows a key result's value in its unit: a percent unit holds
+// shares, so 0.036 reads "3.6 %"; ms reads "120 ms"; currency "EUR 12.5".
+func FormatValue(v float64, u domain.Unit) string {
+	switch {
+	case u == domain.UnitPercent:
+		return FormatNumber(math.Round(v*100*1e6)/1e6) + " %"
+	case u == domain.UnitMS:
+		return FormatNumber(v) + " ms"
+	case u.Currency() != "":
+		return u.Currency() + " " + FormatNumber(v)
+	}
+	return FormatNumber(v)
+}
+
+// valueOrDash is FormatValue, or a dash without a value.
+func valueOrDash(p *float64, u domain.Unit) string {
+	if p == nil {
+		return "—"
+	}
+	return FormatValue(*p, u)
+}
+
+// KRUnits are the units offered by the key result form.
+var KRUnits = []struct{ Value, Label string }{
+	{"", "plain number"}, {"percent", "percent (0.036 is 3.6 %)"}, {"ms", "milliseconds"}, {"count", "count"},
+	{"currency:EUR", "EUR"}, {"currency:USD", "USD"}, {"currency:GBP", "GBP"},
+}
