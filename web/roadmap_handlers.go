@@ -292,8 +292,7 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 		if err != nil {
 			return nil, err
 		}
-		p.Chart = views.LineChart{Title: kr.Title + " (daily mean)", Points: toTimePoints(daily),
-			Refs: []views.RefLine{{Label: "baseline", Value: kr.Baseline, Class: "ref-baseline"}, {Label: "target", Value: kr.Target, Class: "ref-target"}}}
+		p.Chart = views.KeyResultChart(kr.Title+" (daily mean", kr, daily)
 		for _, d := range links.Deployments {
 			if d.Production && !d.Rollback && !d.At.Before(from) && d.At.Before(to) {
 				label := "deployed to " + d.Service
@@ -310,14 +309,6 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 		panels = append(panels, p)
 	}
 	return panels, nil
-}
-
-func toTimePoints(ds []domain.DailyValue) []views.TimePoint {
-	out := make([]views.TimePoint, len(ds))
-	for i, d := range ds {
-		out[i] = views.TimePoint{At: d.Day, Value: d.Value}
-	}
-	return out
 }
 
 func containsID(ids []int64, id int64) bool {
@@ -584,8 +575,7 @@ func (s *Server) outcomesView(ctx context.Context) (views.OutcomesView, error) {
 			if err != nil {
 				return v, err
 			}
-			okr.Chart = views.LineChart{Title: kr.Title + " (daily mean, 90 days)", Points: toTimePoints(daily),
-				Refs: []views.RefLine{{Label: "baseline", Value: kr.Baseline, Class: "ref-baseline"}, {Label: "target", Value: kr.Target, Class: "ref-target"}}}
+			okr.Chart = views.KeyResultChart(kr.Title+" (daily mean, 90 days", kr, daily)
 			for _, idea := range ideas {
 				if containsID(idea.KeyResults, kr.ID) {
 					okr.Ideas = append(okr.Ideas, idea)

@@ -35,6 +35,7 @@ type KeyResult struct {
 	Target     float64
 	Direction  string // "increase" or "decrease"
 	Due        time.Time
+	Unit       string // as domain.Unit: "percent", "ms", …
 }
 
 // IdeaSpec is a roadmap idea the demo history works on.

@@ -36,7 +36,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If address, delivery and payment fit on one page, checkout conversion rises from 3.1% to 3.6%.",
 			Horizon:    "now", FlowType: "feature", Team: "payments", Objective: objConversion,
 			KeyResult: &KeyResult{Metric: "checkout.conversion", Attributes: prodAttrs("checkout"),
-				Baseline: 0.031, Target: 0.036, Direction: "increase", Due: due(30)},
+				Baseline: 0.031, Target: 0.036, Direction: "increase", Due: due(30), Unit: "percent"},
 			Reach: 42000, Impact: 2, Confidence: 0.8, Effort: 3, Services: []string{"checkout"},
 		},
 		{
@@ -45,7 +45,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If returning shoppers can pay with a saved card in one tap, checkout conversion rises from 3.6% to 3.9%.",
 			Horizon:    "now", FlowType: "feature", Team: "payments", Objective: objConversion,
 			KeyResult: &KeyResult{Metric: "checkout.conversion", Attributes: prodAttrs("checkout"),
-				Baseline: 0.036, Target: 0.039, Direction: "increase", Due: due(75)},
+				Baseline: 0.036, Target: 0.039, Direction: "increase", Due: due(75), Unit: "percent"},
 			Reach: 18000, Impact: 2, Confidence: 0.5, Effort: 5, Services: []string{"checkout", "payments"},
 		},
 		{
@@ -54,7 +54,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If addresses autocomplete from the postcode, checkout conversion rises from 3.6% to 3.8% and failed deliveries halve.",
 			Horizon:    "next", FlowType: "feature", Team: "payments", Objective: objConversion,
 			KeyResult: &KeyResult{Metric: "checkout.conversion", Attributes: prodAttrs("checkout"),
-				Baseline: 0.036, Target: 0.038, Direction: "increase", Due: due(120)},
+				Baseline: 0.036, Target: 0.038, Direction: "increase", Due: due(120), Unit: "percent"},
 			Reach: 30000, Impact: 1, Confidence: 0.8, Effort: 2, Services: []string{"checkout"},
 		},
 		{
@@ -63,7 +63,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If soft declines are retried once with a network token, payment success rises from 96.2% to 97.5%.",
 			Horizon:    "now", FlowType: "feature", Team: "payments", Objective: objConversion,
 			KeyResult: &KeyResult{Metric: "payments.success_rate", Attributes: prodAttrs("payments"),
-				Baseline: 0.962, Target: 0.975, Direction: "increase", Due: due(14)},
+				Baseline: 0.962, Target: 0.975, Direction: "increase", Due: due(14), Unit: "percent"},
 			Reach: 42000, Impact: 1, Confidence: 0.8, Effort: 1, Services: []string{"payments"},
 		},
 		{
@@ -79,7 +79,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If search tolerates one or two typos in product names, search click-through rises from 41% to 46%.",
 			Horizon:    "now", FlowType: "feature", Team: "discovery", Objective: objFind,
 			KeyResult: &KeyResult{Metric: "search.click_through", Attributes: prodAttrs("search"),
-				Baseline: 0.41, Target: 0.46, Direction: "increase", Due: due(0)},
+				Baseline: 0.41, Target: 0.46, Direction: "increase", Due: due(0), Unit: "percent"},
 			Reach: 60000, Impact: 2, Confidence: 0.8, Effort: 2, Services: []string{"search"},
 		},
 		{
@@ -88,7 +88,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If queries are expanded with a synonym list, search click-through rises from 46% to 50%.",
 			Horizon:    "now", FlowType: "feature", Team: "discovery", Objective: objFind,
 			KeyResult: &KeyResult{Metric: "search.click_through", Attributes: prodAttrs("search"),
-				Baseline: 0.46, Target: 0.50, Direction: "increase", Due: due(30)},
+				Baseline: 0.46, Target: 0.50, Direction: "increase", Due: due(30), Unit: "percent"},
 			Reach: 60000, Impact: 1, Confidence: 0.5, Effort: 2, Services: []string{"search"},
 		},
 		{
@@ -97,7 +97,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If ranking favours categories a shopper bought from, search click-through rises from 46% to 52%.",
 			Horizon:    "later", FlowType: "feature", Team: "discovery", Objective: objFind,
 			KeyResult: &KeyResult{Metric: "search.click_through", Attributes: prodAttrs("search"),
-				Baseline: 0.46, Target: 0.52, Direction: "increase", Due: due(180)},
+				Baseline: 0.46, Target: 0.52, Direction: "increase", Due: due(180), Unit: "percent"},
 			Reach: 60000, Impact: 3, Confidence: 0.3, Effort: 8, Services: []string{"search", "catalog"},
 		},
 		{
@@ -106,7 +106,7 @@ func roadmapIdeas(end time.Time) []IdeaSpec {
 			Hypothesis: "If assembled product pages are cached for 60 seconds, p95 latency falls below 600 ms.",
 			Horizon:    "now", FlowType: "debt", Team: "discovery", Objective: objFind,
 			KeyResult: &KeyResult{Metric: "catalog.p95_latency_ms", Attributes: prodAttrs("catalog"),
-				Baseline: 820, Target: 600, Direction: "decrease", Due: due(7)},
+				Baseline: 820, Target: 600, Direction: "decrease", Due: due(7), Unit: "ms"},
 			Reach: 60000, Impact: 1, Confidence: 0.8, Effort: 1.5, Services: []string{"catalog"},
 		},
 		{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -172,7 +173,7 @@ func seedDemoRoadmap(ctx context.Context, store *sqlstore.Store, h demo.History)
 			if !ok {
 				created, err := store.CreateKeyResult(ctx, domain.KeyResult{
 					ObjectiveID: oid, Title: krTitle(*kr), Metric: kr.Metric, Attributes: kr.Attributes,
-					Baseline: kr.Baseline, Target: kr.Target, Direction: domain.Direction(kr.Direction), Due: kr.Due,
+					Baseline: kr.Baseline, Target: kr.Target, Direction: domain.Direction(kr.Direction), Due: kr.Due, Unit: domain.Unit(kr.Unit),
 				}, by)
 				if err != nil {
 					return err
@@ -241,5 +242,12 @@ func krTitle(kr demo.KeyResult) string {
 	if kr.Direction == "decrease" {
 		verb = "Bring down"
 	}
-	return fmt.Sprintf("%s %s to %s", verb, name, strconv.FormatFloat(kr.Target, 'f', -1, 64))
+	target := strconv.FormatFloat(kr.Target, 'f', -1, 64)
+	switch kr.Unit {
+	case "percent":
+		target = strconv.FormatFloat(math.Round(kr.Target*1e6)/1e4, 'f', -1, 64) + " %"
+	case "ms":
+		name, target = strings.TrimSuffix(name, " ms"), target+" ms"
+	}
+	return fmt.Sprintf("%s %s to %s", verb, name, target)
 }
