@@ -253,7 +253,7 @@ func encodeFlagOrRollout(ce domain.CloudEvent, ev domain.Event) (domain.CloudEve
 	default:
 		return ce, domain.Errorf(domain.EINVALID, "cdevents: a %s event needs its flag or rollout fields", ev.Kind)
 	}
-	b, err := jsonv2.Marshal(data)
+	b, err := jsonv2.Marshal(data, jsonv2.Deterministic(true))
 	ce.Data = b
 	return ce, err
 }
