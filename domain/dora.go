@@ -727,6 +727,10 @@ type DeploymentRecord struct {
 	Team       string
 	// RollbackEvent identifies the rollback that replaced it (rule 1).
 	RollbackEvent *Identity
+	// AbortEvent identifies the abort of its rollout (rule 4).
+	AbortEvent *Identity
+	// FlagOffEvent identifies the flag switch-off that recovered it.
+	FlagOffEvent *Identity
 }
 
 // FailureReason says in words why the deployment counts as failed, or ""
@@ -756,6 +760,12 @@ func (r DeploymentRecord) FailureReason() string {
 			parts = append(parts, "a production incident names the artifact it deployed ("+joinIDs(v.Incidents)+")")
 		case RuleIncidentWindow:
 			parts = append(parts, "a production incident on "+r.Deployment.Service+" started after it, before the next deployment and within the attribution window ("+joinIDs(v.Incidents)+")")
+		case RuleRolloutAborted:
+			s := "rollout_aborted: its rollout was aborted before full promotion"
+			if r.AbortEvent != nil {
+				s += " (abort event " + r.AbortEvent.ID + ")"
+			}
+			parts = append(parts, s)
 		}
 	}
 	s := ""

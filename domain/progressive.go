@@ -84,6 +84,7 @@ type ProdRolloutStep struct {
 
 // ProdFlagSwitch is a production flag change naming the service.
 type ProdFlagSwitch struct {
+	PK    int64
 	Event Identity
 	Flag  string
 	At    time.Time
