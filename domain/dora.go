@@ -88,6 +88,10 @@ type Verdict struct {
 	Rules      []FailureRule
 	// RollbackBy is the rollback that replaced this deployment (rule 1).
 	RollbackBy *ProdDeployment
+	// AbortedBy is the abort of this deployment's rollout (rule 4).
+	AbortedBy *ProdRolloutStep
+	// FlagOff is the flag switch-off that recovered it, when it did.
+	FlagOff *ProdFlagSwitch
 	// Incidents attributed to this deployment (rules 2 and 3).
 	Incidents []string
 	Override  *Override
@@ -130,6 +134,11 @@ type ServiceHistory struct {
 	AlreadyInProduction map[string]bool
 	// AttributionWindow bounds rule 3 (default 24h).
 	AttributionWindow time.Duration
+	// RolloutSteps are the service's production rollout steps: each rollout
+	// is one deployment at its first step (see MergeRollouts).
+	RolloutSteps []ProdRolloutStep
+	// FlagSwitches are production flag changes naming the service.
+	FlagSwitches []ProdFlagSwitch
 }
 
 // ServiceEvaluation is the outcome for one service.
@@ -159,7 +168,7 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 	if window <= 0 {
 		window = 24 * time.Hour
 	}
-	ds := append([]ProdDeployment(nil), h.Deployments...)
+	ds, rolloutOf := MergeRollouts(h.Deployments, GroupRollouts(h.RolloutSteps))
 	SortDeployments(ds)
 	n := len(ds)
 	vs := make([]Verdict, n)
@@ -189,6 +198,14 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 				vs[i].RollbackBy = &ds[j]
 				break
 			}
+		}
+	}
+
+	// Rule 4: a rollout aborted before full promotion.
+	for i := range ds {
+		if r, ok := rolloutOf[ds[i].PK]; ok && r.Aborted() {
+			vs[i].Rules = append(vs[i].Rules, RuleRolloutAborted)
+			vs[i].AbortedBy = r.End
 		}
 	}
 
@@ -271,6 +288,18 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 				best, by = t, r
 			}
 		}
+		if a := vs[i].AbortedBy; a != nil {
+			consider(a.At, RecoveredByAbort)
+		}
+		var flagOff *ProdFlagSwitch
+		for _, id := range vs[i].Incidents {
+			if f, ok := flagOffRecovery(byID[id], h.FlagSwitches); ok && (flagOff == nil || f.At.Before(flagOff.At)) {
+				flagOff = &f
+			}
+		}
+		if flagOff != nil {
+			consider(flagOff.At, RecoveredByFlagOff)
+		}
 		if len(vs[i].Incidents) > 0 {
 			var last time.Time
 			all := true
@@ -301,6 +330,9 @@ func EvaluateService(h ServiceHistory) ServiceEvaluation {
 			}
 		}
 		vs[i].RecoveredAt, vs[i].RecoveredBy = best, by
+		if by == RecoveredByFlagOff {
+			vs[i].FlagOff = flagOff
+		}
 	}
 
 	// Rework: a rollback, a hotfix, or a deployment made while an incident on
@@ -695,6 +727,10 @@ type DeploymentRecord struct {
 	Team       string
 	// RollbackEvent identifies the rollback that replaced it (rule 1).
 	RollbackEvent *Identity
+	// AbortEvent identifies the abort of its rollout (rule 4).
+	AbortEvent *Identity
+	// FlagOffEvent identifies the flag switch-off that recovered it.
+	FlagOffEvent *Identity
 }
 
 // FailureReason says in words why the deployment counts as failed, or ""
@@ -724,6 +760,12 @@ func (r DeploymentRecord) FailureReason() string {
 			parts = append(parts, "a production incident names the artifact it deployed ("+joinIDs(v.Incidents)+")")
 		case RuleIncidentWindow:
 			parts = append(parts, "a production incident on "+r.Deployment.Service+" started after it, before the next deployment and within the attribution window ("+joinIDs(v.Incidents)+")")
+		case RuleRolloutAborted:
+			s := "rollout_aborted: its rollout was aborted before full promotion"
+			if r.AbortEvent != nil {
+				s += " (abort event " + r.AbortEvent.ID + ")"
+			}
+			parts = append(parts, s)
 		}
 	}
 	s := ""

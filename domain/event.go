@@ -147,6 +147,9 @@ type Event struct {
 	Branch string
 
 	Samples []Sample // telemetry only
+
+	Flag    *FlagChange  // flag.changed only
+	Rollout *RolloutStep // rollout.* only
 }
 
 // Sample is one telemetry measurement.

@@ -29,6 +29,8 @@ func (s *Server) routes() error {
 	// each forge's receiver checks, not by a session or an API token.
 	e.POST("/webhooks/github", s.handleWebhook("github"), limitBody(maxWebhookBody))
 	e.POST("/webhooks/gitlab", s.handleWebhook("gitlab"), limitBody(maxWebhookBody))
+	e.POST("/webhooks/flagger", s.handleWebhook("flagger"), limitBody(maxWebhookBody))
+	e.POST("/webhooks/argo-rollouts", s.handleWebhook("argo-rollouts"), limitBody(maxWebhookBody))
 
 	// Prometheus scrapes with an API token, as the JSON API does.
 	e.GET("/metrics", s.handleMetrics, s.requireToken, requireScope(domain.ScopeRead))

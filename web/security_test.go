@@ -130,13 +130,15 @@ func seedChanges(t *testing.T, e *env) (changes []change, tokenSecret string) {
 // unaudited are the POST routes that change no shared data, or whose data
 // is its own record, and so leave no audit entry.
 var unaudited = map[string]string{
-	"POST /signin":             "signing in changes nothing; attempts are logged and rate limited",
-	"POST /signout":            "ends only the caller's own session",
-	"POST /api/v1/events":      "ingested events are themselves the stored, immutable record",
-	"POST /v1/metrics":         "OTLP samples become ingested events, themselves the stored, immutable record",
-	"POST /api/v1/annotations": "a query in a body (Grafana's JSON datasource); it reads, changes nothing",
-	"POST /webhooks/github":    "authenticated by the delivery's signature; the events it makes are the stored record",
-	"POST /webhooks/gitlab":    "authenticated by the delivery's token; the events it makes are the stored record",
+	"POST /signin":                 "signing in changes nothing; attempts are logged and rate limited",
+	"POST /signout":                "ends only the caller's own session",
+	"POST /api/v1/events":          "ingested events are themselves the stored, immutable record",
+	"POST /v1/metrics":             "OTLP samples become ingested events, themselves the stored, immutable record",
+	"POST /api/v1/annotations":     "a query in a body (Grafana's JSON datasource); it reads, changes nothing",
+	"POST /webhooks/github":        "authenticated by the delivery's signature; the events it makes are the stored record",
+	"POST /webhooks/gitlab":        "authenticated by the delivery's token; the events it makes are the stored record",
+	"POST /webhooks/flagger":       "authenticated by the rollout webhook token (header or URL); the events it makes are the stored record",
+	"POST /webhooks/argo-rollouts": "authenticated by the rollout webhook token (header or URL); the events it makes are the stored record",
 }
 
 // streamForm is the value stream form with the default stages.

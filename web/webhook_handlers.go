@@ -40,7 +40,15 @@ type WebhookResult struct {
 var webhookForges = map[string]struct{ name, flag string }{
 	"github": {"GitHub", "--github-webhook-secret"},
 	"gitlab": {"GitLab", "--gitlab-webhook-token"},
+	// Progressive-delivery controllers share one token.
+	"flagger":       {"Flagger", "--rollout-webhook-token"},
+	"argo-rollouts": {"Argo Rollouts", "--rollout-webhook-token"},
 }
+
+// queryHeaders are the webhook URL parameters passed on to the rollout
+// receivers as headers: Flagger's event webhook sends no headers, so its
+// token and environment ride in the URL.
+var queryHeaders = map[string]string{"token": "X-Throughline-Token", "environment": "X-Throughline-Environment"}
 
 // maxWebhookBody bounds one delivery. GitHub caps payloads at 25 MB, but
 // only pushes come near that; the pull request, review, workflow run and
@@ -66,6 +74,13 @@ func (s *Server) handleWebhook(forge string) echo.HandlerFunc {
 		rcv := s.deps.Webhooks[forge]
 		if rcv == nil {
 			return domain.Errorf(domain.ENOTFOUND, "The %s webhook is not configured on this server: start Throughline with %s.", f.name, f.flag)
+		}
+		if forge == "flagger" || forge == "argo-rollouts" {
+			for q, h := range queryHeaders {
+				if v := c.QueryParam(q); v != "" && c.Request().Header.Get(h) == "" {
+					c.Request().Header.Set(h, v)
+				}
+			}
 		}
 		if err := rcv.CheckHeader(c.Request().Header); err != nil {
 			// Close the connection rather than read and discard the

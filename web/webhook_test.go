@@ -64,7 +64,44 @@ func signedWebhooks(t testing.TB) map[string]web.WebhookReceiver {
 			return res, err
 		})}
 	}
-	return map[string]web.WebhookReceiver{"github": accept(gh.CheckHeader, gh.Receive), "gitlab": accept(gl.CheckHeader, gl.Receive)}
+	ro, err := webhooks.NewRollouts(testRolloutToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]web.WebhookReceiver{"github": accept(gh.CheckHeader, gh.Receive), "gitlab": accept(gl.CheckHeader, gl.Receive),
+		"flagger": accept(ro.CheckHeader, ro.ReceiveFlagger), "argo-rollouts": accept(ro.CheckHeader, ro.ReceiveArgo)}
+}
+
+const testRolloutToken = "rollout-test-token"
+
+// Flagger's event webhook sends no headers: its token rides in the URL. A
+// wrong or missing token, or an API token, is refused; the right one in the
+// URL or the header is taken, and the environment parameter names the
+// environment.
+func TestRolloutWebhooksAreAuthenticatedByToken(t *testing.T) {
+	e := newEnv(t, false)
+	body := `{"name":"podinfo","namespace":"test","phase":"Failed","metadata":{"eventMessage":"Canary failed!","eventType":"Warning","timestamp":"1772445600000"}}`
+	for name, path := range map[string]string{
+		"no token": "/webhooks/flagger", "wrong token": "/webhooks/flagger?token=guess", "argo wrong": "/webhooks/argo-rollouts?token=guess",
+	} {
+		code, out := postWebhook(t, e, nil, path, nil, body)
+		if code != http.StatusUnauthorized || apiErrorCode(mustJSON(t, out)) != domain.EUNAUTHORIZED {
+			t.Errorf("%s: %d %v", name, code, out)
+		}
+	}
+	code, out := postWebhook(t, e, nil, "/webhooks/flagger?token="+testRolloutToken+"&environment=production", nil, body)
+	if code != http.StatusAccepted || out["accepted"] != 1.0 {
+		t.Fatalf("token in the URL: %d %v", code, out)
+	}
+	argo := `{"step":"promoted","rollout":"checkout","namespace":"shop","revision":"3","image":"img:1"}`
+	code, out = postWebhook(t, e, nil, "/webhooks/argo-rollouts", http.Header{"X-Throughline-Token": {testRolloutToken}}, argo)
+	if code != http.StatusAccepted || out["accepted"] != 1.0 {
+		t.Fatalf("token in the header: %d %v", code, out)
+	}
+	code, out = postWebhook(t, e, nil, "/webhooks/argo-rollouts", http.Header{"X-Throughline-Token": {testRolloutToken}}, `{"step":"paused","rollout":"x"}`)
+	if code != http.StatusBadRequest {
+		t.Fatalf("unknown step: %d %v", code, out)
+	}
 }
 
 func webhooksOr(t testing.TB, hooks map[string]web.WebhookReceiver) map[string]web.WebhookReceiver {

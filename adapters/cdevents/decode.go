@@ -45,12 +45,12 @@ var typePattern = regexp.MustCompile(`^dev\.cdevents\.([a-z]+)\.([a-z]+)\.(\d+)\
 // version of a known subject and predicate is accepted; major version 0 only,
 // since a new major may change the fields we read.
 func ParseType(t string) (domain.EventKind, error) {
-	if t == TelemetryType {
-		return domain.KindTelemetry, nil
+	if k, ok := throughlineTypes[t]; ok {
+		return k, nil
 	}
 	m := typePattern.FindStringSubmatch(t)
 	if m == nil {
-		return "", domain.Reject(domain.ReasonUnsupported, "unsupported event type %q: Throughline reads CDEvents (dev.cdevents.*) and %s", t, TelemetryType)
+		return "", domain.Reject(domain.ReasonUnsupported, "unsupported event type %q: Throughline reads CDEvents (dev.cdevents.*), %s, %s and dev.throughline.rollout.{started,progressed,promoted,aborted}.v1", t, TelemetryType, FlagChangedType)
 	}
 	preds, ok := knownTypes[m[1]]
 	known := false
@@ -164,9 +164,14 @@ func (d *Decoder) Decode(ce domain.CloudEvent) (domain.Event, error) {
 	if len(bytes.TrimSpace(ce.Data)) == 0 {
 		return ev, domain.Reject(domain.ReasonMissingField, "event %q has no data", ce.Type)
 	}
-	if kind == domain.KindTelemetry {
+	switch {
+	case kind == domain.KindTelemetry:
 		ev, err = d.decodeTelemetry(ce, ev)
-	} else {
+	case kind == domain.KindFlagChanged:
+		ev, err = d.decodeFlag(ce, ev)
+	case kind.IsRollout():
+		ev, err = d.decodeRollout(ce, ev)
+	default:
 		ev, err = d.decodeCDEvent(ce, ev)
 	}
 	if err == nil {
@@ -192,6 +197,9 @@ func nulField(ev domain.Event) string {
 		if strings.IndexByte(f.v, 0) >= 0 {
 			return f.name
 		}
+	}
+	if field := nulFlagField(ev); field != "" {
+		return field
 	}
 	for i, s := range ev.Samples {
 		if strings.IndexByte(s.Metric, 0) >= 0 {

@@ -37,6 +37,9 @@ func FromEvent(ev domain.Event) (domain.CloudEvent, error) {
 		ce.Data = data
 		return ce, err
 	}
+	if ev.Kind == domain.KindFlagChanged || ev.Kind.IsRollout() {
+		return encodeFlagOrRollout(ce, ev)
+	}
 	version, ok := typeVersions[ev.Kind]
 	if !ok {
 		return ce, fmt.Errorf("cdevents: no encoding for %s", ev.Kind)

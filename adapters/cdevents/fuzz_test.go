@@ -47,6 +47,8 @@ func FuzzDecodeStructured(f *testing.F) {
 		``, `{}`, `[]`, `null`, `{"specversion":"1.0"}`,
 		`{"specversion":"1.0","id":"t1","source":"/otel","type":"dev.throughline.telemetry.samples.v1","data":{"samples":[{"metric":"m","value":1,"time":"2026-03-02T10:15:00Z"}]}}`,
 		`{"specversion":"1.0","id":"x","source":"/s","type":"dev.cdevents.change.merged.0.3.0","data_base64":"e30="}`,
+		`{"specversion":"1.0","id":"f1","source":"/flags","type":"dev.throughline.flag.changed.v1","data":{"key":"new-checkout","environment":"production","enabled":true,"rollout_percentage":25,"services":["checkout"],"ideas":["CHK-12"],"timestamp":"2026-03-02T10:00:00Z"}}`,
+		`{"specversion":"1.0","id":"r1","source":"/flagger","type":"dev.throughline.rollout.promoted.v1","time":"2026-03-02T10:00:00Z","data":{"service":"checkout","environment":"production","artifact":"a1","weight":100}}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -99,6 +99,8 @@ type deploymentFactRow struct {
 	ReworkReason string `bun:"rework_reason"`
 	ReworkBy     string `bun:"rework_by"`
 	Changes      int    `bun:"changes"`
+	AbortPK      *int64 `bun:"abort_pk"`
+	FlagOffPK    *int64 `bun:"flag_off_pk"`
 }
 
 type changeDeployRow struct {
@@ -301,6 +303,14 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 		hist.Deployments = append(hist.Deployments, pd)
 		artifacts[d.ArtifactID] = true
 	}
+	if err := s.progressiveHistory(ctx, tx, service, start, &hist); err != nil {
+		return err
+	}
+	for _, st := range hist.RolloutSteps {
+		if st.Artifact != "" {
+			artifacts[st.Artifact] = true
+		}
+	}
 
 	// What their artifacts contain, and which of it was already in production.
 	var links []artifactChangeRow
@@ -379,9 +389,15 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 		at := micros(d.At)
 		day := dayOf(at)
 		days[day] = true
-		var rollbackPK, recovered any
+		var rollbackPK, recovered, abortPK, flagOffPK any
 		if v.RollbackBy != nil {
 			rollbackPK = v.RollbackBy.PK
+		}
+		if v.AbortedBy != nil {
+			abortPK = v.AbortedBy.PK
+		}
+		if v.FlagOff != nil {
+			flagOffPK = v.FlagOff.PK
 		}
 		if !v.RecoveredAt.IsZero() {
 			recovered = micros(v.RecoveredAt)
@@ -393,6 +409,7 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 		facts = append(facts, []any{
 			d.PK, service, at, day, d.Rollback, v.Failed, v.RuleFailed, strings.Join(rules, ","), rollbackPK,
 			strings.Join(v.Incidents, ","), recovered, string(v.RecoveredBy), v.Rework, string(v.ReworkReason), v.ReworkBy, len(v.Changes),
+			abortPK, flagOffPK,
 		})
 		for _, c := range v.Changes {
 			carries = append(carries, []any{service, c, d.PK, at, day})
@@ -401,7 +418,7 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 	}
 	if err := s.bulkExec(ctx, tx, bulkSpec{table: "deployment_facts", cols: []string{
 		"event_pk", "service", "at", "day", "rollback", "failed", "rule_failed", "rules", "rollback_pk",
-		"incidents", "recovered_at", "recovered_by", "rework", "rework_reason", "rework_by", "changes"}}, facts); err != nil {
+		"incidents", "recovered_at", "recovered_by", "rework", "rework_reason", "rework_by", "changes", "abort_pk", "flag_off_pk"}}, facts); err != nil {
 		return err
 	}
 	if err := s.bulkExec(ctx, tx, bulkSpec{table: "change_deploys", cols: []string{"service", "change_id", "deploy_pk", "deploy_at", "day"}}, carries); err != nil {
@@ -508,7 +525,7 @@ func (s *Store) evaluationStart(ctx context.Context, tx bun.Tx, service string, 
 			}
 		}
 	}
-	return start, nil
+	return s.rolloutStart(ctx, tx, service, start)
 }
 
 func (s *Store) overridesFor(ctx context.Context, tx bun.IDB, deps []deploymentRow) (map[domain.Identity]*domain.Override, error) {

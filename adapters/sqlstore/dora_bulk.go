@@ -31,8 +31,8 @@ func (s *Store) RecomputeAllDORA(ctx context.Context) error {
 			}
 		}
 		var services []string
-		if err := tx.NewRaw("SELECT DISTINCT service FROM deployments WHERE production = ? UNION SELECT DISTINCT service FROM incidents WHERE production = ? AND service <> ''",
-			true, true).Scan(ctx, &services); err != nil {
+		if err := tx.NewRaw("SELECT DISTINCT service FROM deployments WHERE production = ? UNION SELECT DISTINCT service FROM incidents WHERE production = ? AND service <> '' UNION SELECT DISTINCT service FROM rollout_steps WHERE production = ?",
+			true, true, true).Scan(ctx, &services); err != nil {
 			return err
 		}
 		sort.Strings(services)

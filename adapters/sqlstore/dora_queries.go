@@ -359,8 +359,12 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 	}
 	var rows []row
 	q := s.db.NewSelect().TableExpr("deployment_facts AS df").
-		ColumnExpr("df.*, d.event_id, d.source, d.artifact_id, d.hotfix, COALESCE(sv.team, '') AS team_name").
-		Join("JOIN deployments AS d ON d.event_pk = df.event_pk").
+		// A rollout's deployment is its first step (rollout_steps), any
+		// other a deployments row.
+		ColumnExpr("df.*, COALESCE(d.event_id, rs.event_id) AS event_id, COALESCE(d.source, rs.source) AS source").
+		ColumnExpr("COALESCE(d.artifact_id, rs.artifact_id) AS artifact_id, COALESCE(d.hotfix, ?) AS hotfix, COALESCE(sv.team, '') AS team_name", false).
+		Join("LEFT JOIN deployments AS d ON d.event_pk = df.event_pk").
+		Join("LEFT JOIN rollout_steps AS rs ON rs.event_pk = df.event_pk").
 		Join("LEFT JOIN services AS sv ON sv.service = df.service").
 		Where("df.at >= ?", micros(w.From)).Where("df.at < ?", micros(w.End())).
 		OrderExpr("df.at DESC, df.event_pk DESC").Limit(int64(limit))
@@ -379,6 +383,12 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 		pks[i] = r.EventPK
 		if r.RollbackPK != nil {
 			rollbacks[*r.RollbackPK] = true
+		}
+		if r.AbortPK != nil {
+			rollbacks[*r.AbortPK] = true
+		}
+		if r.FlagOffPK != nil {
+			rollbacks[*r.FlagOffPK] = true
 		}
 	}
 	changes := map[int64][]string{}
@@ -438,6 +448,14 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 		if r.RollbackPK != nil {
 			rb := rbIDs[*r.RollbackPK]
 			rec.RollbackEvent = &rb
+		}
+		if r.AbortPK != nil {
+			ab := rbIDs[*r.AbortPK]
+			rec.AbortEvent = &ab
+		}
+		if r.FlagOffPK != nil {
+			fo := rbIDs[*r.FlagOffPK]
+			rec.FlagOffEvent = &fo
 		}
 		out[i] = rec
 	}

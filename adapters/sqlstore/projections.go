@@ -308,6 +308,9 @@ func (s *Store) applyProjections(ctx context.Context, tx bun.Tx, st *txState, it
 	if err := s.markArtifactServices(ctx, tx, artifactChanges, w); err != nil {
 		return err
 	}
+	if err := s.projectProgressive(ctx, tx, items, w); err != nil {
+		return err
+	}
 	oldTeams, err := s.teamsOf(ctx, tx, keysOf(services))
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ var projectionTables = []string{
 	"changes", "artifact_changes", "artifacts", "deployments", "incident_events",
 	"incidents", "runs", "event_ideas", "metric_rollups",
 	"deployment_facts", "change_deploys", "incident_attributions", "dora_daily",
+	"rollout_steps", "flag_changes", "flag_services",
 }
 
 // BeginRebuild starts a new projection generation and empties the

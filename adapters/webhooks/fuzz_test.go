@@ -2,8 +2,10 @@ package webhooks_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/throughline/throughline/adapters/webhooks"
 	"github.com/throughline/throughline/domain"
@@ -65,5 +67,31 @@ func FuzzTranslateGitLab(f *testing.F) {
 		checkFuzzResult(t, d, err)
 		replayed, errR := webhooks.TranslateGitLab(glHeader(event, ""), []byte(body))
 		checkReplay(t, d, replayed, err, errR)
+	})
+}
+
+func FuzzTranslateFlagger(f *testing.F) {
+	f.Add(string(flaggerEvent("Progressing", "Advance podinfo.test canary weight 10", "1772445600000")))
+	f.Add(string(flaggerEvent("Failed", "Canary failed! Scaling down podinfo.test", "1772445600000")))
+	f.Add(string(flaggerEvent("Succeeded", "Promotion completed!", "-99999999999999999")))
+	f.Add(`{"name":"` + strings.Repeat("n", 300) + `","phase":"Failed","metadata":{"timestamp":"1"}}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		d, err := webhooks.TranslateFlagger(http.Header{}, []byte(body))
+		checkFuzzResult(t, d, err)
+		again, errR := webhooks.TranslateFlagger(http.Header{}, []byte(body))
+		checkReplay(t, d, again, err, errR)
+	})
+}
+
+func FuzzTranslateArgoRollouts(f *testing.F) {
+	f.Add(`{"step":"aborted","rollout":"checkout","namespace":"shop","revision":"7","image":"i","weight":"20"}`)
+	f.Add(`{"step":"progressed","rollout":"checkout","weight":"1e400"}`)
+	f.Add(`{"step":"promoted","rollout":"c","baseline_metric":"m","canary_metric":"m","ideas":"A-1,,B-2"}`)
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body string) {
+		d, err := webhooks.TranslateArgoRollouts(http.Header{}, []byte(body), now)
+		checkFuzzResult(t, d, err)
+		again, errR := webhooks.TranslateArgoRollouts(http.Header{}, []byte(body), now)
+		checkReplay(t, d, again, err, errR)
 	})
 }

@@ -63,6 +63,8 @@ type Config struct {
 	GitHubWebhookSecretFile string
 	GitLabWebhookToken      string
 	GitLabWebhookTokenFile  string
+	RolloutWebhookToken     string
+	RolloutWebhookTokenFile string
 
 	// Single sign-on through OpenID Connect (oidc.go).
 	OIDCIssuer       string

@@ -18,6 +18,8 @@ func webhookFlags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.GitHubWebhookSecretFile, "github-webhook-secret-file", c.GitHubWebhookSecretFile, "file holding --github-webhook-secret")
 	fs.StringVar(&c.GitLabWebhookToken, "gitlab-webhook-token", c.GitLabWebhookToken, "secret token of the GitLab webhook at /webhooks/gitlab (empty: not configured)")
 	fs.StringVar(&c.GitLabWebhookTokenFile, "gitlab-webhook-token-file", c.GitLabWebhookTokenFile, "file holding --gitlab-webhook-token")
+	fs.StringVar(&c.RolloutWebhookToken, "rollout-webhook-token", c.RolloutWebhookToken, "token of the Flagger and Argo Rollouts webhooks at /webhooks/flagger and /webhooks/argo-rollouts (empty: not configured)")
+	fs.StringVar(&c.RolloutWebhookTokenFile, "rollout-webhook-token-file", c.RolloutWebhookTokenFile, "file holding --rollout-webhook-token")
 }
 
 // webhookReceivers builds a receiver for each forge whose secret is set.
@@ -44,6 +46,18 @@ func webhookReceivers(cfg Config, gw *gateway) (map[string]web.WebhookReceiver, 
 			return nil, err
 		}
 		out["gitlab"] = forgeReceiver{check: g.CheckHeader, receive: g.Receive, gw: gw}
+	}
+	rtoken, err := secretFrom(cfg.RolloutWebhookToken, cfg.RolloutWebhookTokenFile, "rollout-webhook-token")
+	if err != nil {
+		return nil, err
+	}
+	if rtoken != "" {
+		r, err := webhooks.NewRollouts(rtoken, nil)
+		if err != nil {
+			return nil, err
+		}
+		out["flagger"] = forgeReceiver{check: r.CheckHeader, receive: r.ReceiveFlagger, gw: gw}
+		out["argo-rollouts"] = forgeReceiver{check: r.CheckHeader, receive: r.ReceiveArgo, gw: gw}
 	}
 	return out, nil
 }
