@@ -153,6 +153,24 @@ type evidenceJSON struct {
 	Reason         string     `json:"reason"`
 	WindowOpen     bool       `json:"window_open"`
 	Observational  bool       `json:"observational"`
+	// Anchor is where the comparison is centred (DESIGN.md 4): where the
+	// idea's exposure became full, or its first production deployment.
+	Anchor anchorJSON `json:"anchor"`
+}
+
+type anchorJSON struct {
+	Kind string     `json:"kind"`
+	At   *time.Time `json:"at"`
+	Text string     `json:"text"`
+}
+
+func toAnchorJSON(a domain.Anchor) anchorJSON {
+	out := anchorJSON{Kind: string(a.Kind), Text: a.Text}
+	if !a.At.IsZero() {
+		at := a.At.UTC()
+		out.At = &at
+	}
+	return out
 }
 
 func toIdeaJSON(i *domain.Idea, it *domain.FlowItem, tl domain.Timeline, now time.Time) ideaJSON {
@@ -258,7 +276,11 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 			out.KeyResultsNow = append(out.KeyResultsNow, toReadingJSON(kr, r))
 		}
 	}
-	evidence, err := s.ideaEvidence(ctx, idea, it.Signals.At(domain.TrigDeployProd), now)
+	anchor, err := s.evidenceAnchor(ctx, idea.Key, it.Signals.At(domain.TrigDeployProd))
+	if err != nil {
+		return err
+	}
+	evidence, err := s.ideaEvidence(ctx, idea, it.Signals.At(domain.TrigDeployProd), anchor, now)
 	if err != nil {
 		return err
 	}
@@ -266,7 +288,7 @@ func (s *Server) handleIdeaAPI(c echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd time.Time, now time.Time) ([]evidenceJSON, error) {
+func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd time.Time, anchor domain.Anchor, now time.Time) ([]evidenceJSON, error) {
 	krs, err := s.deps.Roadmap.KeyResults(ctx)
 	if err != nil {
 		return nil, err
@@ -278,17 +300,20 @@ func (s *Server) ideaEvidence(ctx context.Context, idea *domain.Idea, firstProd 
 			continue
 		}
 		e := evidenceJSON{KeyResult: kr.ID, Metric: kr.Metric, WindowDays: window, Observational: true,
-			Reason: "not in production yet"}
+			Reason: anchor.Text, Anchor: toAnchorJSON(anchor)}
 		if !firstProd.IsZero() {
-			day := domain.Midnight(firstProd)
+			at := firstProd.UTC()
+			e.DeployedAt = &at
+		}
+		if !anchor.At.IsZero() {
+			day := domain.Midnight(anchor.At)
 			daily, err := s.deps.Roadmap.MetricDaily(ctx, kr.Metric, kr.Attributes, day.AddDate(0, 0, -window), day.AddDate(0, 0, window+1))
 			if err != nil {
 				return nil, err
 			}
-			ev := domain.CompareAround(firstProd, window, daily, kr.Direction, now)
-			at := firstProd.UTC()
+			ev := domain.CompareAround(anchor.At, window, daily, kr.Direction, now)
 			verdict := string(ev.Verdict)
-			e.DeployedAt, e.DaysBefore, e.DaysAfter = &at, len(ev.Before), len(ev.After)
+			e.DaysBefore, e.DaysAfter = len(ev.Before), len(ev.After)
 			e.BeforeMean, e.AfterMean, e.Difference, e.RelativeChange = ev.BeforeMean, ev.AfterMean, ev.Difference, ev.RelativeChange
 			e.Low, e.High, e.Verdict, e.Reason, e.WindowOpen = ev.Low, ev.High, &verdict, ev.Reason, ev.WindowOpen
 		}

@@ -42,6 +42,18 @@ type RoadmapStore interface {
 	MetricSeries(ctx context.Context, metric string, filter map[string]string, bucket string, from, to time.Time) ([]domain.MetricPoint, error)
 	MetricDaily(ctx context.Context, metric string, filter map[string]string, from, to time.Time) ([]domain.DailyValue, error)
 	MetricNames(ctx context.Context) ([]string, error)
+	IdeaExposure(ctx context.Context, key string) ([]domain.ExposurePoint, error)
+}
+
+// evidenceAnchor is where an idea's outcome evidence is centred
+// (domain.EvidenceAnchor): where its exposure in production became full,
+// or its first production deployment.
+func (s *Server) evidenceAnchor(ctx context.Context, key string, firstProd time.Time) (domain.Anchor, error) {
+	points, err := s.deps.Roadmap.IdeaExposure(ctx, key)
+	if err != nil {
+		return domain.Anchor{}, err
+	}
+	return domain.EvidenceAnchor(points, firstProd), nil
 }
 
 // ideaServices is the services an idea touches: those it names and those
@@ -202,7 +214,12 @@ func (s *Server) handleIdea(c echo.Context) error {
 	v := views.IdeaPageView{Idea: idea, Timeline: tl, Links: links, Window: s.cfg.EvidenceWindow, Posture: postureOf(postures, ideaServices(idea, &it)),
 		VerdictOpen: domain.VerdictOpen(idea, tl)}
 	v.Stages = stageRows(tl, now)
-	panels, err := s.evidencePanels(ctx, idea, it.Signals.At(domain.TrigDeployProd), links, now)
+	anchor, err := s.evidenceAnchor(ctx, idea.Key, it.Signals.At(domain.TrigDeployProd))
+	if err != nil {
+		return err
+	}
+	v.Anchor = anchor
+	panels, err := s.evidencePanels(ctx, idea, it.Signals.At(domain.TrigDeployProd), anchor, links, now)
 	if err != nil {
 		return err
 	}
@@ -251,7 +268,7 @@ func stageRows(tl domain.Timeline, now time.Time) []views.StageRow {
 	return rows
 }
 
-func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstProd time.Time, links domain.IdeaLinks, now time.Time) ([]views.KRPanel, error) {
+func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstProd time.Time, anchor domain.Anchor, links domain.IdeaLinks, now time.Time) ([]views.KRPanel, error) {
 	if len(idea.KeyResults) == 0 {
 		return nil, nil
 	}
@@ -273,7 +290,7 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 		if !containsID(idea.KeyResults, kr.ID) {
 			continue
 		}
-		p := views.KRPanel{KeyResult: kr, Objective: objTitle[kr.ObjectiveID]}
+		p := views.KRPanel{KeyResult: kr, Objective: objTitle[kr.ObjectiveID], Anchor: anchor}
 		if p.Reading, err = s.readKeyResult(ctx, kr, now); err != nil {
 			return nil, err
 		}
@@ -281,8 +298,8 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 		// last 60 days.
 		to := domain.Midnight(now).AddDate(0, 0, 1)
 		from := to.AddDate(0, 0, -60)
-		if !firstProd.IsZero() {
-			day := domain.Midnight(firstProd)
+		if !anchor.At.IsZero() {
+			day := domain.Midnight(anchor.At)
 			from = day.AddDate(0, 0, -2*window)
 			if end := day.AddDate(0, 0, 2*window+1); end.Before(to) {
 				to = end
@@ -302,8 +319,11 @@ func (s *Server) evidencePanels(ctx context.Context, idea *domain.Idea, firstPro
 				p.Chart.Markers = append(p.Chart.Markers, views.Marker{Label: label, At: d.At})
 			}
 		}
-		if !firstProd.IsZero() {
-			ev := domain.CompareAround(firstProd, window, daily, kr.Direction, now)
+		if !anchor.At.IsZero() {
+			if anchor.Kind != domain.AnchorFirstDeployment && !anchor.At.Before(from) && anchor.At.Before(to) {
+				p.Chart.Markers = append(p.Chart.Markers, views.Marker{Label: "exposure full", At: anchor.At})
+			}
+			ev := domain.CompareAround(anchor.At, window, daily, kr.Direction, now)
 			p.Evidence = &ev
 		}
 		panels = append(panels, p)
