@@ -43,6 +43,9 @@ type IngestStatus struct {
 	Stored      int64 `json:"stored"`
 	Duplicates  int64 `json:"duplicates"`
 	DeadLetters int64 `json:"dead_letters"`
+	// Derived counts the stored events whose effects are in every figure
+	// (DESIGN.md section 5): equal to Stored once derivation caught up.
+	Derived int64 `json:"derived"`
 }
 
 // DeadLetter is a message that could not be stored, kept with the reason.

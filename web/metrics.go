@@ -117,6 +117,10 @@ var (
 		"Distinct events stored since the database was created (delivery and telemetry).", nil, nil)
 	duplicatesDesc = prometheus.NewDesc("throughline_events_duplicates_total",
 		"Arrivals whose identity (source + id) was already stored, since the database was created.", nil, nil)
+	derivedDesc = prometheus.NewDesc("throughline_events_derived",
+		"Stored events whose effects are in every figure (equals stored once derivation caught up; drops during a rebuild).", nil, nil)
+	derivationLagDesc = prometheus.NewDesc("throughline_derivation_lag_events",
+		"Stored events whose effects are not in every figure yet (stored minus derived).", nil, nil)
 	deadLettersDesc = prometheus.NewDesc("throughline_dead_letters_total",
 		"Messages sent to the dead-letter stream since the database was created.", nil, nil)
 )
@@ -125,6 +129,8 @@ func (ic *ingestCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- storedDesc
 	ch <- duplicatesDesc
 	ch <- deadLettersDesc
+	ch <- derivedDesc
+	ch <- derivationLagDesc
 }
 
 func (ic *ingestCollector) Collect(ch chan<- prometheus.Metric) {
@@ -138,6 +144,8 @@ func (ic *ingestCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(storedDesc, prometheus.CounterValue, float64(st.Stored))
 	ch <- prometheus.MustNewConstMetric(duplicatesDesc, prometheus.CounterValue, float64(st.Duplicates))
 	ch <- prometheus.MustNewConstMetric(deadLettersDesc, prometheus.CounterValue, float64(st.DeadLetters))
+	ch <- prometheus.MustNewConstMetric(derivedDesc, prometheus.GaugeValue, float64(st.Derived))
+	ch <- prometheus.MustNewConstMetric(derivationLagDesc, prometheus.GaugeValue, float64(st.Stored-st.Derived))
 }
 
 // consumerCollector reports the durable consumer: whether it exists, its

@@ -44,12 +44,25 @@ type applied struct {
 // insertChunk bounds statement size (bound parameters per statement).
 const insertChunk = 400
 
-// StoreEvents stores a batch of events and updates every projection in one
-// transaction. Each event's outcome is returned in order: stored, duplicate
-// (identity already stored, or repeated in the batch) or redelivered (the
-// same stream message came again after a crash before its ack). An error the
-// database will get over (disk full, locked, unreachable) is EUNAVAILABLE.
+// StoreEvents stores a batch of events and derives them at once, in one
+// transaction: for tests and tools that want figures as soon as the call
+// returns. Ingestion uses AppendEvents and leaves derivation to Derive. Each
+// event's outcome is returned in order: stored, duplicate (identity already
+// stored, or repeated in the batch) or redelivered (the same stream message
+// came again after a crash before its ack). An error the database will get
+// over (disk full, locked, unreachable) is EUNAVAILABLE.
 func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]domain.StoreOutcome, error) {
+	return s.storeEvents(ctx, recs, true)
+}
+
+// AppendEvents stores a batch of events in the log (identity deduplicated)
+// and commits, without deriving them: Derive does that afterwards, in
+// storage order. Outcomes are as for StoreEvents.
+func (s *Store) AppendEvents(ctx context.Context, recs []domain.EventRecord) ([]domain.StoreOutcome, error) {
+	return s.storeEvents(ctx, recs, false)
+}
+
+func (s *Store) storeEvents(ctx context.Context, recs []domain.EventRecord, derive bool) ([]domain.StoreOutcome, error) {
 	out := make([]domain.StoreOutcome, len(recs))
 	if len(recs) == 0 {
 		return out, nil
@@ -57,84 +70,21 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 	st := &txState{}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		*st = txState{}
-		for i := range out {
-			out[i] = 0
+		var gen int64 // 0: not derived yet
+		if derive {
+			var err error
+			if gen, err = s.generation(ctx, tx, false); err != nil {
+				return err
+			}
 		}
-		gen, err := s.generation(ctx, tx, false)
+		toApply, err := s.appendLog(ctx, tx, recs, gen, out)
 		if err != nil {
 			return err
 		}
-		now := micros(s.now())
-		// The first occurrence of an identity in the batch is the candidate.
-		first := map[domain.Identity]int{}
-		rows := make([]eventRow, 0, len(recs))
-		rowIndex := make([]int, 0, len(recs))
-		for i, r := range recs {
-			if _, dup := first[r.Event.Identity]; dup {
-				out[i] = domain.Duplicate
-				continue
-			}
-			first[r.Event.Identity] = i
-			rows = append(rows, eventRow{
-				Source: r.Event.Source, EventID: r.Event.ID, Type: r.Event.Type, Kind: string(r.Event.Kind),
-				SubjectID: r.Event.SubjectID, At: micros(r.Event.Time), ReceivedAt: now,
-				StreamSeq: int64(r.StreamSeq), AppliedGen: gen, Data: r.Raw,
-			})
-			rowIndex = append(rowIndex, i)
-		}
-		var inserted []insertedEvent
-		values := make([][]any, len(rows))
-		for i, r := range rows {
-			values[i] = []any{r.Source, r.EventID, r.Type, r.Kind, r.SubjectID, r.At, r.ReceivedAt, r.StreamSeq, r.AppliedGen, encodeRaw(r.Data)}
-		}
-		if err := s.bulkQuery(ctx, tx, bulkSpec{
-			table:  "events",
-			cols:   []string{"source", "event_id", "type", "kind", "subject_id", "at", "received_at", "stream_seq", "applied_gen", "data"},
-			suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id",
-		}, values, func(r *sql.Rows) error {
-			var in insertedEvent
-			if err := r.Scan(&in.ID, &in.Source, &in.EventID); err != nil {
+		if derive {
+			if err := s.applyProjections(ctx, tx, st, toApply); err != nil {
 				return err
 			}
-			inserted = append(inserted, in)
-			return nil
-		}); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		pkOf := make(map[domain.Identity]int64, len(inserted))
-		for _, in := range inserted {
-			pkOf[domain.Identity{Source: in.Source, ID: in.EventID}] = in.ID
-		}
-		var toApply []applied
-		var missing []domain.Identity
-		for _, i := range rowIndex {
-			id := recs[i].Event.Identity
-			if pk, ok := pkOf[id]; ok {
-				out[i] = domain.Stored
-				toApply = append(toApply, applied{pk: pk, ev: recs[i].Event})
-			} else {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			seqs, err := storedSeqs(ctx, tx, missing)
-			if err != nil {
-				return err
-			}
-			for _, i := range rowIndex {
-				if out[i] != 0 {
-					continue
-				}
-				seq, ok := seqs[recs[i].Event.Identity]
-				if ok && recs[i].StreamSeq != 0 && seq == int64(recs[i].StreamSeq) {
-					out[i] = domain.Redelivered
-				} else {
-					out[i] = domain.Duplicate
-				}
-			}
-		}
-		if err := s.applyProjections(ctx, tx, st, toApply); err != nil {
-			return err
 		}
 		moved, err := s.noteCoverage(ctx, tx, earliestDelivery(toApply))
 		if err != nil {
@@ -162,6 +112,74 @@ func (s *Store) StoreEvents(ctx context.Context, recs []domain.EventRecord) ([]d
 		}
 	}
 	return out, unavailable(err)
+}
+
+// appendLog inserts the batch's new events with applied_gen gen, fills in
+// each outcome and returns the events stored.
+func (s *Store) appendLog(ctx context.Context, tx bun.Tx, recs []domain.EventRecord, gen int64, out []domain.StoreOutcome) ([]applied, error) {
+	for i := range out {
+		out[i] = 0
+	}
+	now := micros(s.now())
+	// The first occurrence of an identity in the batch is the candidate.
+	first := map[domain.Identity]int{}
+	values := make([][]any, 0, len(recs))
+	rowIndex := make([]int, 0, len(recs))
+	for i, r := range recs {
+		if _, dup := first[r.Event.Identity]; dup {
+			out[i] = domain.Duplicate
+			continue
+		}
+		first[r.Event.Identity] = i
+		values = append(values, []any{r.Event.Source, r.Event.ID, r.Event.Type, string(r.Event.Kind), r.Event.SubjectID,
+			micros(r.Event.Time), now, int64(r.StreamSeq), gen, encodeRaw(r.Raw)})
+		rowIndex = append(rowIndex, i)
+	}
+	pkOf := make(map[domain.Identity]int64, len(values))
+	if err := s.bulkQuery(ctx, tx, bulkSpec{
+		table:  "events",
+		cols:   []string{"source", "event_id", "type", "kind", "subject_id", "at", "received_at", "stream_seq", "applied_gen", "data"},
+		suffix: "ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id",
+	}, values, func(r *sql.Rows) error {
+		var in insertedEvent
+		if err := r.Scan(&in.ID, &in.Source, &in.EventID); err != nil {
+			return err
+		}
+		pkOf[domain.Identity{Source: in.Source, ID: in.EventID}] = in.ID
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	var toApply []applied
+	var missing []domain.Identity
+	for _, i := range rowIndex {
+		id := recs[i].Event.Identity
+		if pk, ok := pkOf[id]; ok {
+			out[i] = domain.Stored
+			toApply = append(toApply, applied{pk: pk, ev: recs[i].Event})
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return toApply, nil
+	}
+	seqs, err := storedSeqs(ctx, tx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range rowIndex {
+		if out[i] != 0 {
+			continue
+		}
+		seq, ok := seqs[recs[i].Event.Identity]
+		if ok && recs[i].StreamSeq != 0 && seq == int64(recs[i].StreamSeq) {
+			out[i] = domain.Redelivered
+		} else {
+			out[i] = domain.Duplicate
+		}
+	}
+	return toApply, nil
 }
 
 // storedSeqs returns the stream sequence that stored each identity.
@@ -274,6 +292,11 @@ func (s *Store) IngestStatus(ctx context.Context) (domain.IngestStatus, error) {
 			st.DeadLetters = r.Total
 		}
 	}
+	behind, err := s.underived(ctx)
+	if err != nil {
+		return domain.IngestStatus{}, err
+	}
+	st.Derived = max(0, st.Stored-behind)
 	return st, nil
 }
 

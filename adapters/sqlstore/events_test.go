@@ -133,7 +133,7 @@ func TestStoreEventsAndProjections(t *testing.T) {
 			}
 		}
 		st, err := s.IngestStatus(ctx)
-		if err != nil || st != (domain.IngestStatus{Stored: int64(len(h))}) {
+		if err != nil || st != (domain.IngestStatus{Stored: int64(len(h)), Derived: int64(len(h))}) {
 			t.Fatalf("status %+v %v", st, err)
 		}
 	})

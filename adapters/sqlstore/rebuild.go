@@ -34,7 +34,9 @@ func (s *Store) BeginRebuild(ctx context.Context) (int64, error) {
 			return err
 		}
 		gen = old + 1
-		if _, err := tx.NewRaw("UPDATE projection_state SET generation = ? WHERE id = 1", gen).Exec(ctx); err != nil {
+		// Every event derived before now awaits the rebuild (derived drops
+		// and climbs back as the rebuild goes).
+		if _, err := tx.NewRaw("UPDATE projection_state SET generation = ?, pending = (SELECT COUNT(*) FROM events WHERE applied_gen > 0) WHERE id = 1", gen).Exec(ctx); err != nil {
 			return err
 		}
 		for _, t := range projectionTables {
@@ -73,6 +75,9 @@ func clearEventSignals(ctx context.Context, tx bun.Tx) error {
 type Reapply struct {
 	PK    int64
 	Event domain.Event
+	// NoEffect marks an event that no longer decodes: it is claimed and
+	// counted as derived, with no effect on any figure.
+	NoEffect bool
 }
 
 // ReapplyEvents projects stored events into generation gen. Events already in
@@ -93,23 +98,26 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 		if cur != gen {
 			return domain.Errorf(domain.ECONFLICT, "another rebuild started (generation %d, this one %d)", cur, gen)
 		}
+		if err := s.lockDerived(ctx, tx); err != nil {
+			return err
+		}
+		// Events never derived before join those the rebuild owes its
+		// final step (FinishRebuild) before they count as derived.
 		pks := make([]int64, len(items))
 		for i, it := range items {
 			pks[i] = it.PK
 		}
-		var claimed []int64
-		if err := tx.NewRaw("UPDATE events SET applied_gen = ? WHERE id IN (?) AND applied_gen < ? RETURNING id",
-			gen, bun.In(pks), gen).Scan(ctx, &claimed); err != nil {
-			return fmt.Errorf("claim events: %w", err)
+		var fresh []int64
+		if err := tx.NewRaw("SELECT COUNT(*) FROM events WHERE id IN (?) AND applied_gen = 0", bun.In(pks)).Scan(ctx, &fresh); err != nil {
+			return err
 		}
-		ok := make(map[int64]bool, len(claimed))
-		for _, pk := range claimed {
-			ok[pk] = true
+		todo, _, err := claim(ctx, tx, items, gen, fmt.Sprintf("applied_gen < %d", gen))
+		if err != nil {
+			return err
 		}
-		var todo []applied
-		for _, it := range items {
-			if ok[it.PK] {
-				todo = append(todo, applied{pk: it.PK, ev: it.Event})
+		if len(fresh) == 1 && fresh[0] > 0 {
+			if _, err := tx.NewRaw("UPDATE projection_state SET pending = pending + ? WHERE id = 1", fresh[0]).Exec(ctx); err != nil {
+				return err
 			}
 		}
 		return s.applyProjections(ctx, tx, st, todo)

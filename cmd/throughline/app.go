@@ -39,6 +39,9 @@ type App struct {
 
 	listener        net.Listener
 	serveErr        chan error
+	deriver         *deriver
+	stopDeriver     context.CancelFunc
+	deriverDone     chan struct{}
 	stopMaintenance context.CancelFunc
 	maintenanceDone chan struct{}
 	stopSLOs        context.CancelFunc
@@ -107,7 +110,8 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in := &ingestor{dec: dec, store: store, log: a.Log}
+	a.startDeriver(ctx, store, dec)
+	in := &ingestor{dec: dec, store: store, log: a.Log, deriver: a.deriver}
 	a.Consumer, err = a.Bus.StartConsumer(ctx, natsbus.ConsumerOptions{
 		BatchSize: cfg.IngestBatch, MaxDeliver: cfg.MaxDeliver, Healthy: store.Ping, Logger: a.Log,
 	}, in.handle, func(ctx context.Context, dl domain.DeadLetter) error {
@@ -290,6 +294,10 @@ func (a *App) Close() error {
 	if a.Consumer != nil {
 		a.Consumer.Stop()
 	}
+	if a.stopDeriver != nil {
+		a.stopDeriver()
+		<-a.deriverDone
+	}
 	if a.Bus != nil {
 		if err := a.Bus.Close(); err != nil {
 			errs = append(errs, err)
@@ -311,6 +319,17 @@ func openStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 		DSN: cfg.DB, DataDir: cfg.DataDir, ProductionEnvs: domain.ParseProductionEnvs(cfg.ProductionEnvs),
 		MinuteRetention: cfg.MinuteRollups, AttributionWindow: cfg.AttributionWin,
 	})
+}
+
+// startDeriver derives stored events in the background until Close.
+func (a *App) startDeriver(ctx context.Context, store *sqlstore.Store, dec *cdevents.Decoder) {
+	a.deriver = newDeriver(store, dec, a.Log)
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopDeriver, a.deriverDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.deriverDone)
+		a.deriver.run(ctx)
+	}()
 }
 
 // startMaintenance runs housekeeping in the background: loading the ideas'

@@ -21,12 +21,14 @@ import (
 )
 
 // ingestor joins the decoder and the store into the consumer's handler: it
-// decodes a batch, stores every valid event and its projections in one
-// transaction, and reports per message what the consumer should do.
+// decodes a batch, appends every valid event to the stored log in one
+// transaction (the deriver derives them afterwards), and reports per message
+// what the consumer should do.
 type ingestor struct {
-	dec   *cdevents.Decoder
-	store *sqlstore.Store
-	log   *slog.Logger
+	dec     *cdevents.Decoder
+	store   *sqlstore.Store
+	log     *slog.Logger
+	deriver *deriver
 }
 
 type pending struct {
@@ -121,7 +123,12 @@ func (in *ingestor) store1(ctx context.Context, batch []pending) error {
 	for i, p := range batch {
 		recs[i] = p.rec
 	}
-	_, err := in.store.StoreEvents(ctx, recs)
+	// Derived in the same transaction until every test waits for derived
+	// (waitDerived); AppendEvents + the deriver is the asynchronous path.
+	out, err := in.store.StoreEvents(ctx, recs)
+	if err == nil && in.deriver != nil {
+		in.deriver.appended(recs, out)
+	}
 	return err
 }
 

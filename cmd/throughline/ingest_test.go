@@ -73,11 +73,32 @@ func waitStatus(t *testing.T, app *App, token string, want ingestStatus) {
 	var got ingestStatus
 	for time.Now().Before(deadline) {
 		if got = status(t, app, token); got == want {
+			waitDerived(t, app, token)
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("ingest status %+v; want %+v", got, want)
+}
+
+// waitDerived waits (30 s at most) until derivation has caught up with what
+// is stored (derived == stored), so that every figure includes every stored
+// event: derivation follows ingestion asynchronously (DESIGN.md section 1).
+func waitDerived(t testing.TB, app *App, token string) {
+	t.Helper()
+	var st struct {
+		Stored  int64 `json:"stored"`
+		Derived int64 `json:"derived"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if code := getJSON(t, app.URL()+"/api/v1/ingest/status", token, &st); code != 200 {
+			t.Fatalf("status: %d", code)
+		}
+		if st.Derived == st.Stored {
+			return
+		}
+	}
+	t.Fatalf("derivation behind: %d of %d stored events derived", st.Derived, st.Stored)
 }
 
 func token(t testing.TB, app *App, scopes ...domain.Scope) string {

@@ -181,7 +181,7 @@ projections exactly once. Run it after changing --production-envs or
 			if err != nil {
 				return err
 			}
-			res, err := rebuild(cmd.Context(), store, dec)
+			res, err := rebuildReporting(cmd.Context(), store, dec, stderr)
 			if err != nil {
 				return err
 			}

@@ -91,6 +91,7 @@ func waitStored(t testing.TB, app *App, tok string, n int, within time.Duration)
 	var got ingestStatus
 	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if got = status(t, app, tok); got.Stored >= int64(n) {
+			waitDerived(t, app, tok)
 			break
 		}
 	}

@@ -120,3 +120,11 @@ func FormatDuration(secs float64) string { return formatSeconds(&secs) }
 func eventURL(id domain.Identity) string {
 	return "/events/view?" + url.Values{"source": {id.Source}, "id": {id.ID}}.Encode()
 }
+
+// derivedFoot says how far derivation is behind what is stored.
+func derivedFoot(st domain.IngestStatus) string {
+	if behind := st.Stored - st.Derived; behind > 0 {
+		return formatCount(behind) + " stored events not in every figure yet"
+	}
+	return "every stored event is in every figure"
+}
