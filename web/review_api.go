@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -136,4 +137,21 @@ func (s *Server) handleReviews(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.ReviewsPage(s.page(c, "Incident reviews", "dora"), views.ReviewsView{Window: w, Reviews: list}))
+}
+
+// reviewsOf maps incidents to their review summaries; nil without review
+// pages.
+func (s *Server) reviewsOf(ctx context.Context, incidents []domain.IncidentRecord) (map[string]domain.ReviewSummary, error) {
+	if s.deps.Reviews == nil {
+		return nil, nil
+	}
+	list, err := s.deps.Reviews.ReviewSummaries(ctx, incidents)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]domain.ReviewSummary, len(list))
+	for _, r := range list {
+		out[r.Incident.Incident.ID] = r
+	}
+	return out, nil
 }

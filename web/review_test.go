@@ -233,6 +233,13 @@ func reviewWorkflow(t *testing.T, dialect sqlstore.Dialect) {
 	if !strings.Contains(text(row), "published") || !strings.Contains(text(row), "0 of 1") {
 		t.Errorf("reviews list row for I1: %q", text(row))
 	}
+	_, doc = e.get(v, "/dora?from=2026-02-01&to=2026-03-20")
+	link := doc.Find(`[data-testid="incident-row"] a[href="/incidents/I1/review"]`)
+	if link.Length() != 1 || text(link.Closest("tr").Find(`[data-testid="incident-review"]`)) != "published" ||
+		!strings.Contains(text(doc.Find(`[data-testid="dora-review-status"]`)), "1 of 5 published, 0 open action item(s)") {
+		t.Errorf("DORA page: review link %d, status %q, line %q", link.Length(), text(link.Closest("tr").Find(`[data-testid="incident-review"]`)),
+			text(doc.Find(`[data-testid="dora-review-status"]`)))
+	}
 	if resp, _ = e.postForm(v, page, page, url.Values{"status": {"draft"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer saved a review: %d", resp.StatusCode)
 	}
