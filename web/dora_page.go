@@ -71,6 +71,10 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 	if err != nil {
 		return views.DORAView{}, false, err
 	}
+	reviews, err := s.reviewsOf(ctx, incidents)
+	if err != nil {
+		return views.DORAView{}, false, err
+	}
 	services, err := s.deps.DORA.Services(ctx)
 	if err != nil {
 		return views.DORAView{}, false, err
@@ -108,6 +112,7 @@ func (s *Server) doraView(c echo.Context, w domain.Window, f domain.DORAFilter) 
 		ShowFailedHref:   withShow(""),
 		ShowAllHref:      withShow("all"),
 		Incidents:        incidents,
+		Reviews:          reviews,
 		ReturnTo:         c.Request().URL.RequestURI(),
 		CoverageFrom:     cov.From,
 	}

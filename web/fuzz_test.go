@@ -54,6 +54,7 @@ func newHostileEnv(tb testing.TB, dialect sqlstore.Dialect) *hostileEnv {
 		Replayer: replayFunc(func(context.Context, int64) error { return nil }),
 		Now:      func() time.Time { return fuzzNow },
 		SLOs:     store,
+		Reviews:  store,
 		SLOCodec: sloCodec{},
 	})
 	if err != nil {

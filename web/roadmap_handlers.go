@@ -224,6 +224,11 @@ func (s *Server) handleIdea(c echo.Context) error {
 		return err
 	}
 	v.Panels = panels
+	if s.deps.Reviews != nil {
+		if v.FromReviews, err = s.deps.Reviews.ActionsForIdea(ctx, idea.Key); err != nil {
+			return err
+		}
+	}
 	v.Tables = views.NewIdeaTables(v)
 	if id := csvRequested(c); id != "" {
 		return servePageTable(c, id, v.Tables.All()...)

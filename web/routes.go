@@ -94,6 +94,15 @@ func (s *Server) routes() error {
 		pages.POST("/slos/:id/delete", s.handleDeleteSLO, edit)
 	}
 
+	if s.deps.Reviews != nil {
+		viewer.GET("/reviews", s.handleReviews)
+		viewer.GET("/incidents/:id/review", s.handleReview)
+		pages.POST("/incidents/:id/review", s.handleSaveReview, edit)
+		pages.POST("/incidents/:id/review/actions", s.handleAddAction, edit)
+		pages.POST("/incidents/:id/review/actions/:n/done", s.handleActionDone, edit)
+		pages.POST("/incidents/:id/review/actions/:n/idea", s.handleActionIdea, edit)
+	}
+
 	admin := pages.Group("/settings", s.requireRole(domain.RoleAdmin))
 	admin.GET("/users", s.handleUsers)
 	admin.POST("/users", s.handleCreateUser)
@@ -127,6 +136,10 @@ func (s *Server) routes() error {
 	api.GET("/value-streams", s.handleValueStreamsAPI, requireScope(domain.ScopeRead))
 	api.GET("/value-streams/:id", s.handleValueStreamAPI, requireScope(domain.ScopeRead))
 	api.GET("/value-streams/:id/flow", s.handleFlowAPI, requireScope(domain.ScopeRead))
+	if s.deps.Reviews != nil {
+		api.GET("/reviews", s.handleReviewsAPI, requireScope(domain.ScopeRead))
+		api.GET("/incidents/:id/review", s.handleReviewAPI, requireScope(domain.ScopeRead))
+	}
 	if s.deps.SLOs != nil {
 		api.GET("/slos", s.handleSLOsAPI, requireScope(domain.ScopeRead))
 		api.GET("/slos/:id", s.handleSLOAPI, requireScope(domain.ScopeRead))

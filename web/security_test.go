@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ func seedChanges(t *testing.T, e *env) (changes []change, tokenSecret string) {
 		Time: time.Now().Add(-24 * time.Hour).UTC(), SubjectID: "checkout", Service: "checkout", Environment: "production",
 		Artifact: "a1", Team: "payments", Ideas: []string{"CHK-1"}}}}) // CHK-1 in production: a verdict can be recorded
 	must(err)
+	_, err = e.store.StoreEvents(ctx, []domain.EventRecord{{Raw: []byte(`{}`), Event: domain.Event{
+		Identity: domain.Identity{Source: "/pager", ID: "i1"}, Type: "dev.cdevents.incident.detected.0.3.0", Kind: domain.KindIncidentDetected,
+		Time: time.Now().Add(-time.Hour).UTC(), SubjectID: "INC-1", Service: "checkout", Environment: "production"}}}) // a review to write
+	must(err)
 	_, err = e.store.CreateIdea(ctx, domain.Idea{Key: "CHK-1", Title: "One-page checkout", Horizon: domain.HorizonNext, FlowType: domain.FlowFeature}, "seed")
 	must(err)
 	obj, err := e.store.CreateObjective(ctx, domain.Objective{Title: "Checkout converts"}, "seed")
@@ -122,9 +127,21 @@ func seedChanges(t *testing.T, e *env) (changes []change, tokenSecret string) {
 		{"POST /settings/tokens/:id/revoke", fmt.Sprintf("/settings/tokens/%d/revoke", old.ID), admin, url.Values{}, "", "token.revoke", "old"},
 		{"POST /settings/dead-letters/:id/replay", "/settings/dead-letters/7/replay", admin, url.Values{}, "", "deadletter.replay", "7"},
 		{"POST /api/v1/dead-letters/:id/replay", "/api/v1/dead-letters/8/replay", token, nil, "", "deadletter.replay", "8"},
+		{"POST /incidents/:id/review", "/incidents/INC-1/review", editor, url.Values{"status": {"draft"}, "summary": {"Checkout failed"}}, "", "review.save", "INC-1"},
+		{"POST /incidents/:id/review/actions", "/incidents/INC-1/review/actions", editor, url.Values{"title": {"Add a canary"}}, "", "review.action.add", "INC-1"},
+		{"POST /incidents/:id/review/actions/:n/idea", "/incidents/INC-1/review/actions/1/idea", editor,
+			url.Values{"key": {"REL-1"}, "title": {"Canary"}, "horizon": {"next"}, "flow_type": {"risk"}}, "", "review.action.idea", "INC-1"},
+		{"POST /incidents/:id/review/actions/:n/done", "/incidents/INC-1/review/actions/1/done", editor, url.Values{"done": {"true"}}, "", "review.action.done", "INC-1"},
 		{"POST /api/v1/deployments/override", "/api/v1/deployments/override", token, nil,
 			`{"source": "/cd", "id": "d1", "failed": false, "reason": "not ours"}`, "deployment.override", "d1"},
 	}, tokenSecret
+}
+
+// alsoAudited are the entries a change leaves beside its own, because it
+// changes two records: an action item put on the roadmap creates the idea
+// (idea.create, as any new idea) and links the item to it.
+var alsoAudited = map[string][]string{
+	"POST /incidents/:id/review/actions/:n/idea": {"idea.create"},
 }
 
 // unaudited are the POST routes that change no shared data, or whose data
@@ -819,6 +836,9 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		}
 		var fresh []domain.AuditEntry
 		for _, a := range log {
+			if slices.Contains(alsoAudited[ch.route], a.Action) {
+				continue
+			}
 			if len(last) == 0 || a.ID > last[0].ID {
 				fresh = append(fresh, a)
 			}

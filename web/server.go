@@ -205,6 +205,9 @@ type Deps struct {
 	SSOUsers SSOUserStore
 	// OTLP receives OpenTelemetry metrics at POST /v1/metrics; optional.
 	OTLP OTLPReceiver
+	// Reviews keeps blameless post-incident reviews; optional (without it
+	// there are no review pages).
+	Reviews ReviewStore
 	// Webhooks receive forges' webhooks at POST /webhooks/<forge> ("github",
 	// "gitlab"); a forge without one answers 404 "not configured".
 	Webhooks map[string]WebhookReceiver

@@ -110,6 +110,7 @@ func newEnvWith(t *testing.T, o envOptions) *env {
 		Webhooks: webhooksOr(t, o.webhooks),
 		OTLP:     otlpOr(o.otlp),
 		SLOs:     store,
+		Reviews:  store,
 		SLOCodec: sloCodec{},
 		Checks: []web.Check{
 			{Name: "database", Ping: store.Ping},

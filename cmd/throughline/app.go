@@ -185,6 +185,7 @@ func (a *App) Run(ctx context.Context) error {
 		ValueStreams: store,
 		StoredEvents: store,
 		SLOs:         store,
+		Reviews:      store,
 		SLOCodec:     sloCodec{},
 		Consumer:     a.consumerStatus,
 		Live:         []web.Check{{Name: "nats", Ping: func(context.Context) error { return a.Bus.Live() }}},

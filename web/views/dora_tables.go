@@ -1,6 +1,7 @@
 package views
 
 import (
+	"net/url"
 	"strconv"
 
 	"github.com/a-h/templ"
@@ -18,7 +19,7 @@ func (t DORATables) All() []Table { return []Table{t.Weekly, t.Deployments, t.In
 
 // NewDORATables builds the DORA page's tables from its view.
 func NewDORATables(v DORAView) DORATables {
-	return DORATables{Weekly: doraWeeklyTable(v.Trend), Deployments: doraDeploymentsTable(v), Incidents: doraIncidentsTable(v.Incidents),
+	return DORATables{Weekly: doraWeeklyTable(v.Trend), Deployments: doraDeploymentsTable(v), Incidents: doraIncidentsTable(v.Incidents, v.Reviews),
 		Clusters: clustersTable(v.Report)}
 }
 
@@ -197,7 +198,10 @@ func doraDeploymentsTable(v DORAView) Table {
 	return t
 }
 
-func doraIncidentsTable(incidents []domain.IncidentRecord) Table {
+// doraIncidentsTable lists the window's incidents; with reviews (nil when
+// there are no review pages) each links to its review, with its status and
+// open action items.
+func doraIncidentsTable(incidents []domain.IncidentRecord, reviews map[string]domain.ReviewSummary) Table {
 	t := Table{ID: "incidents", Columns: []Column{
 		{Head: "Started", Kind: KindTime, Class: "nowrap small"},
 		{Head: "Incident", Kind: KindText, Class: "mono small"},
@@ -207,6 +211,10 @@ func doraIncidentsTable(incidents []domain.IncidentRecord) Table {
 		{Head: "Counts against", Kind: KindLink, Class: "small"},
 		{Head: "Why", Kind: KindText, Class: "muted", Place: PlaceBelow},
 	}}
+	if reviews != nil {
+		t.Columns[1].Kind = KindLink
+		t.Columns = append(t.Columns, Column{Head: "Review", Kind: KindText, Class: "small"})
+	}
 	for _, i := range incidents {
 		var restored Cell
 		if secs, ok := i.Incident.RestoreSeconds(); ok {
@@ -221,9 +229,64 @@ func doraIncidentsTable(incidents []domain.IncidentRecord) Table {
 			against.Class = "mono small"
 			why = TextCell(ruleLabel(i.Rule))
 		}
-		t.Rows = append(t.Rows, Row{TestID: "incident-row", Attrs: templ.Attributes{"data-attributed": strconv.FormatBool(i.Attributed())},
+		row := Row{TestID: "incident-row", Attrs: templ.Attributes{"data-attributed": strconv.FormatBool(i.Attributed())},
 			Cells: []Cell{TimeCell(i.Incident.Start), TextCell(i.Incident.ID), TextCell(i.Incident.Service), restored,
-				TimeCell(i.Incident.Resolved), against, why}})
+				TimeCell(i.Incident.Resolved), against, why}}
+		if reviews != nil {
+			row.Cells[1] = LinkCell(i.Incident.ID, string(ReviewHref(i.Incident.ID)))
+			row.Cells = append(row.Cells, reviewCell(reviews[i.Incident.ID]))
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+// reviewCell is a review's status and its open action items.
+func reviewCell(r domain.ReviewSummary) Cell {
+	st := r.Status
+	if st == "" {
+		st = domain.ReviewNotStarted
+	}
+	text := st.Label()
+	if r.OpenActions > 0 {
+		text += ", " + strconv.Itoa(r.OpenActions) + " open action item"
+		if r.OpenActions > 1 {
+			text += "s"
+		}
+	}
+	c := TextCell(text)
+	c.Class, c.TestID = reviewStatusBadge(st), "incident-review"
+	return c
+}
+
+// reviewStatusLine counts the incidents' reviews not yet published and their
+// open action items.
+func reviewStatusLine(incidents []domain.IncidentRecord, reviews map[string]domain.ReviewSummary) string {
+	published, open := 0, 0
+	for _, i := range incidents {
+		r := reviews[i.Incident.ID]
+		if r.Status == domain.ReviewPublished {
+			published++
+		}
+		open += r.OpenActions
+	}
+	return "Reviews: " + strconv.Itoa(published) + " of " + strconv.Itoa(len(incidents)) + " published, " +
+		strconv.Itoa(open) + " open action item(s)."
+}
+
+// reviewsHref is the list of reviews for the page's window and scope.
+func reviewsHref(p Page) templ.SafeURL {
+	if p.URL == nil {
+		return "/reviews"
+	}
+	q := url.Values{}
+	for _, k := range []string{"from", "to", "service", "team"} {
+		if v := p.URL.Query().Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	if len(q) == 0 {
+		return "/reviews"
+	}
+	return templ.SafeURL("/reviews?" + q.Encode())
 }
