@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/throughline/throughline/domain/domaintest"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -89,6 +90,7 @@ func (e *hostileEnv) seedExtremeDates(tb testing.TB) {
 // the top edge of the aging chart instead of flattening the others; and
 // durations of decades read in years, not tens of thousands of days.
 func TestStoredEventsFrom1970And9999ShowSanely(t *testing.T) {
+	domaintest.Slow(t)
 	e := newHostileEnv(t, sqlstore.SQLite) // seeds them (seedExtremeDates)
 	stream := strconv.FormatInt(e.stream, 10)
 	manyDays := regexp.MustCompile(`\b\d{4,}(\.\d)? d\b`)

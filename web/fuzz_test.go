@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/throughline/throughline/domain/domaintest"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -291,6 +292,7 @@ func (e *hostileEnv) getRoutes() [][2]string {
 // bucket, compare, table, limit, filter and identity parsers, with repeated,
 // missing, malformed and hostile parameters.
 func FuzzGETQueries(f *testing.F) {
+	domaintest.Slow(f)
 	e := newHostileEnv(f, sqlstore.SQLite)
 	routes := e.getRoutes()
 	for i, r := range routes {

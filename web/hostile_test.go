@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/throughline/throughline/domain/domaintest"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -286,6 +287,7 @@ func errorsIn(body string) string {
 // before: every page and API route still answers, without a 5xx, with the
 // windows that reach them too.
 func TestEventsAtTheEdgesOfTimeShowSanely(t *testing.T) {
+	domaintest.Slow(t)
 	e := newHostileEnv(t, sqlstore.SQLite)
 	var recs []domain.EventRecord
 	for i, at := range []time.Time{time.Unix(0, 0).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/throughline/throughline/domain/domaintest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,7 @@ func fill(t *testing.T, path string) {
 // redelivered; pages keep being served; and once space is freed every event
 // is stored exactly once and the database is intact.
 func TestFullDiskDuringIngestion(t *testing.T) {
+	domaintest.Slow(t)
 	disk := smallDisk(t, "64m")
 	cfg := testConfig(t)
 	cfg.DB = filepath.Join(disk, "throughline.db")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/throughline/throughline/domain/domaintest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -284,6 +285,7 @@ func TestMigrateCommand(t *testing.T) {
 
 // TestInterruptShutsDownCleanly runs the real binary and presses Ctrl-C.
 func TestInterruptShutsDownCleanly(t *testing.T) {
+	domaintest.Slow(t)
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/throughline/throughline/domain/domaintest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -129,6 +130,7 @@ func TestClosedNATSConnectionIsReopened(t *testing.T) {
 // exactly once, nothing becomes a dead letter, and /readyz and /metrics
 // show it present afterwards.
 func TestDeletedConsumerMidIngestion(t *testing.T) {
+	domaintest.Slow(t)
 	cfg := testConfig(t)
 	cfg.IngestBatch = 20
 	var app *App

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/throughline/throughline/domain/domaintest"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -175,6 +176,7 @@ func ingestRun(t *testing.T, bin string, opts demo.Options, kills int, seed uint
 // random moments; every event is stored exactly once and the DORA figures
 // are the same.
 func TestKillNineLosesNothing(t *testing.T) {
+	domaintest.Slow(t)
 	if testing.Short() {
 		t.Skip("builds the binary and runs it many times")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/throughline/throughline/domain/domaintest"
 	"io"
 	"net"
 	"net/url"
@@ -87,6 +88,7 @@ func (p *tcpProxy) restore() {
 // nothing becomes a dead letter while the database is away, and once it is
 // back every event is stored exactly once.
 func TestPostgresOutageDuringIngestion(t *testing.T) {
+	domaintest.Slow(t)
 	dsn := sqltest.PostgresDSN(t)
 	u, err := url.Parse(dsn)
 	if err != nil {
