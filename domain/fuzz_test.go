@@ -41,7 +41,7 @@ func FuzzParseRule(f *testing.F) {
 			t.Fatal("an empty rule accepted")
 		}
 		for _, tr := range rule {
-			if tr < 0 || tr >= domain.NumTriggers {
+			if tr >= domain.NumTriggers {
 				t.Fatalf("trigger %d out of range", tr)
 			}
 		}

@@ -130,10 +130,3 @@ func (s *Store) bulkQuery(ctx context.Context, tx bun.Tx, b bulkSpec, rows [][]a
 	})
 }
 
-// nullable turns a nil pointer into SQL NULL.
-func nullable(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}

@@ -81,7 +81,7 @@ func claim(ctx context.Context, tx bun.Tx, items []Reapply, gen int64, cond stri
 	}
 	var claimed []int64
 	if err := tx.NewRaw("UPDATE events SET applied_gen = ? WHERE id IN (?) AND "+cond+" RETURNING id",
-		gen, bun.In(pks)).Scan(ctx, &claimed); err != nil {
+		gen, bun.List(pks)).Scan(ctx, &claimed); err != nil {
 		return nil, 0, fmt.Errorf("claim events: %w", err)
 	}
 	ok := make(map[int64]bool, len(claimed))

@@ -224,7 +224,7 @@ func (s *Store) teamsOf(ctx context.Context, tx bun.IDB, services []string) (map
 		return out, nil
 	}
 	var rows []serviceRow
-	if err := tx.NewSelect().Model(&rows).Where("service IN (?)", bun.In(services)).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&rows).Where("service IN (?)", bun.List(services)).Scan(ctx); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -253,7 +253,7 @@ func (s *Store) markChangeDays(ctx context.Context, tx bun.Tx, changes []string,
 	for start := 0; start < len(changes); start += insertChunk {
 		chunk := changes[start:min(start+insertChunk, len(changes))]
 		var rows []changeDeployRow
-		if err := tx.NewSelect().Model(&rows).Where("change_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&rows).Where("change_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return err
 		}
 		svcs := map[string]bool{}
@@ -282,7 +282,7 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 	// Deployments from start on, with their overrides.
 	var deps []deploymentRow
 	if err := tx.NewSelect().Model(&deps).
-		Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+		Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
 		Where("at >= ?", start).Order("at", "event_pk").Scan(ctx); err != nil {
 		return err
 	}
@@ -315,7 +315,7 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 	// What their artifacts contain, and which of it was already in production.
 	var links []artifactChangeRow
 	if len(artifacts) > 0 {
-		if err := tx.NewSelect().Model(&links).Where("artifact_id IN (?)", bun.In(keys(artifacts))).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&links).Where("artifact_id IN (?)", bun.List(keys(artifacts))).Scan(ctx); err != nil {
 			return err
 		}
 	}
@@ -327,7 +327,7 @@ func (s *Store) recomputeService(ctx context.Context, tx bun.Tx, service string,
 	if len(changeSet) > 0 {
 		var earlier []string
 		if err := tx.NewSelect().Model((*changeDeployRow)(nil)).Column("change_id").
-			Where("service = ?", service).Where("deploy_at < ?", start).Where("change_id IN (?)", bun.In(keys(changeSet))).
+			Where("service = ?", service).Where("deploy_at < ?", start).Where("change_id IN (?)", bun.List(keys(changeSet))).
 			Scan(ctx, &earlier); err != nil {
 			return err
 		}
@@ -473,7 +473,7 @@ func (s *Store) evaluationStart(ctx context.Context, tx bun.Tx, service string, 
 	prevAt := func(before int64) (int64, bool, error) {
 		var ats []int64
 		err := tx.NewSelect().Model((*deploymentRow)(nil)).Column("at").
-			Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+			Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
 			Where("at < ?", before).Order("at DESC").Limit(1).Scan(ctx, &ats)
 		if err != nil || len(ats) == 0 {
 			return 0, false, err
@@ -516,7 +516,7 @@ func (s *Store) evaluationStart(ctx context.Context, tx bun.Tx, service string, 
 		if i.ArtifactID != "" {
 			var ats []int64
 			if err := tx.NewSelect().Model((*deploymentRow)(nil)).Column("at").
-				Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+				Where("service = ?", service).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
 				Where("artifact_id = ?", i.ArtifactID).Where("at <= ?", *i.StartedAt).Order("at DESC").Limit(1).Scan(ctx, &ats); err != nil {
 				return 0, err
 			}
@@ -542,8 +542,8 @@ func (s *Store) overridesFor(ctx context.Context, tx bun.IDB, deps []deploymentR
 	var rows []overrideRow
 	for start := 0; start < len(ids); start += insertChunk {
 		var chunk []overrideRow
-		if err := tx.NewSelect().Model(&chunk).Where("event_id IN (?)", bun.In(ids[start:min(start+insertChunk, len(ids))])).
-			Where("source IN (?)", bun.In(keys(sources))).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&chunk).Where("event_id IN (?)", bun.List(ids[start:min(start+insertChunk, len(ids))])).
+			Where("source IN (?)", bun.List(keys(sources))).Scan(ctx); err != nil {
 			return nil, err
 		}
 		rows = append(rows, chunk...)
@@ -599,7 +599,7 @@ func (s *Store) refreshDays(ctx context.Context, tx bun.Tx, days map[scopeDay]bo
 		}
 		for start := 0; start < len(empty); start += insertChunk {
 			if _, err := tx.NewDelete().Model((*dailyRow)(nil)).Where("scope = ?", scope).
-				Where("day IN (?)", bun.In(empty[start:min(start+insertChunk, len(empty))])).Exec(ctx); err != nil {
+				Where("day IN (?)", bun.List(empty[start:min(start+insertChunk, len(empty))])).Exec(ctx); err != nil {
 				return err
 			}
 		}
@@ -658,7 +658,7 @@ func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, da
 		if all {
 			return q
 		}
-		return q.Where(col+" IN (?)", bun.In(services))
+		return q.Where(col+" IN (?)", bun.List(services))
 	}
 	facts := map[int64]*domain.DORAFacts{}
 	get := func(day int64) *domain.DORAFacts {
@@ -670,7 +670,7 @@ func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, da
 	for start := 0; start < len(days); start += insertChunk {
 		chunk := days[start:min(start+insertChunk, len(days))]
 		var deps []deploymentFactRow
-		if err := inScope(tx.NewSelect().Model(&deps).Where("day IN (?)", bun.In(chunk)), "service").Scan(ctx); err != nil {
+		if err := inScope(tx.NewSelect().Model(&deps).Where("day IN (?)", bun.List(chunk)), "service").Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, d := range deps {
@@ -694,7 +694,7 @@ func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, da
 		// Lead times: a change counts once per scope, with the first
 		// deployment in the scope that carried it.
 		var carries []changeDeployRow
-		if err := inScope(tx.NewSelect().Model(&carries).Where("day IN (?)", bun.In(chunk)), "service").Scan(ctx); err != nil {
+		if err := inScope(tx.NewSelect().Model(&carries).Where("day IN (?)", bun.List(chunk)), "service").Scan(ctx); err != nil {
 			return nil, err
 		}
 		if len(carries) > 0 {
@@ -708,7 +708,7 @@ func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, da
 			for cs := 0; cs < len(idList); cs += insertChunk {
 				part := idList[cs:min(cs+insertChunk, len(idList))]
 				var everywhere []changeDeployRow
-				if err := inScope(tx.NewSelect().Model(&everywhere).Where("change_id IN (?)", bun.In(part)), "service").Scan(ctx); err != nil {
+				if err := inScope(tx.NewSelect().Model(&everywhere).Where("change_id IN (?)", bun.List(part)), "service").Scan(ctx); err != nil {
 					return nil, err
 				}
 				for _, c := range everywhere {
@@ -718,7 +718,7 @@ func (s *Store) computeDailies(ctx context.Context, tx bun.IDB, scope string, da
 					}
 				}
 				var changes []changeRow
-				if err := tx.NewSelect().Model(&changes).Where("change_id IN (?)", bun.In(part)).Scan(ctx); err != nil {
+				if err := tx.NewSelect().Model(&changes).Where("change_id IN (?)", bun.List(part)).Scan(ctx); err != nil {
 					return nil, err
 				}
 				for _, c := range changes {

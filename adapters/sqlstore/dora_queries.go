@@ -82,7 +82,7 @@ func (s *Store) dailyFacts(ctx context.Context, scopes []string, windows []domai
 		if rows, err = s.setDailies(ctx, scopes[0], windows); err != nil {
 			return nil, err
 		}
-	} else if err := s.db.NewSelect().Model(&rows).Where("scope IN (?)", bun.In(scopes)).
+	} else if err := s.db.NewSelect().Model(&rows).Where("scope IN (?)", bun.List(scopes)).
 		Where("day >= ?", micros(windows[0].From)).Where("day <= ?", micros(windows[len(windows)-1].To)).
 		Order("day").Scan(ctx); err != nil {
 		return nil, err
@@ -369,7 +369,7 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 		Where("df.at >= ?", micros(w.From)).Where("df.at < ?", micros(w.End())).
 		OrderExpr("df.at DESC, df.event_pk DESC").Limit(int64(limit))
 	if svcs != nil {
-		q = q.Where("df.service IN (?)", bun.In(svcs))
+		q = q.Where("df.service IN (?)", bun.List(svcs))
 	}
 	if failedOnly {
 		q = q.Where("df.failed = ?", true)
@@ -394,7 +394,7 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 	changes := map[int64][]string{}
 	for start := 0; start < len(pks); start += insertChunk {
 		var cds []changeDeployRow
-		if err := s.db.NewSelect().Model(&cds).Where("deploy_pk IN (?)", bun.In(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&cds).Where("deploy_pk IN (?)", bun.List(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, c := range cds {
@@ -408,7 +408,7 @@ func (s *Store) DeploymentsIn(ctx context.Context, w domain.Window, f domain.DOR
 		for pk := range rollbacks {
 			ids = append(ids, pk)
 		}
-		if err := s.db.NewSelect().Model(&evs).Column("id", "source", "event_id").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&evs).Column("id", "source", "event_id").Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, e := range evs {
@@ -519,7 +519,7 @@ func (s *Store) incidents(ctx context.Context, w domain.Window, f domain.DORAFil
 			OrderExpr("i." + col + " DESC").Limit(int64(limit))
 		q = where(q)
 		if svcs != nil {
-			q = q.Where("i.service IN (?)", bun.In(svcs))
+			q = q.Where("i.service IN (?)", bun.List(svcs))
 		}
 		return rows, q.Scan(ctx, &rows)
 	}
@@ -641,7 +641,7 @@ func checkTiedIncidents(ctx context.Context, tx bun.IDB, dep *deploymentRow, ids
 		return nil
 	}
 	var rows []incidentRow
-	if err := tx.NewSelect().Model(&rows).Where("incident_id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&rows).Where("incident_id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 		return err
 	}
 	found := map[string]incidentRow{}

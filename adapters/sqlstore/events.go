@@ -189,7 +189,7 @@ func storedSeqs(ctx context.Context, tx bun.IDB, ids []domain.Identity) (map[dom
 		chunk := ids[start:min(start+insertChunk, len(ids))]
 		tuples := make([]any, 0, len(chunk))
 		for _, id := range chunk {
-			tuples = append(tuples, bun.In([]string{id.Source, id.ID}))
+			tuples = append(tuples, bun.List([]string{id.Source, id.ID}))
 		}
 		var rows []struct {
 			Source    string `bun:"source"`

@@ -84,7 +84,7 @@ func (s *Store) refreshFlow(ctx context.Context, tx bun.Tx, keys []string) (bool
 	var rows []ideaRow
 	for start := 0; start < len(keys); start += insertChunk {
 		var chunk []ideaRow
-		if err := tx.NewSelect().Model(&chunk).Where("key IN (?)", bun.In(keys[start:min(start+insertChunk, len(keys))])).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&chunk).Where("key IN (?)", bun.List(keys[start:min(start+insertChunk, len(keys))])).Scan(ctx); err != nil {
 			return false, err
 		}
 		rows = append(rows, chunk...)
@@ -186,10 +186,10 @@ func (s *Store) markReplacements(ctx context.Context, tx bun.IDB, deployments []
 		}
 		b := bySvc[svc]
 		n, err := tx.NewSelect().Model((*deploymentRow)(nil)).
-			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
-			Where("event_pk NOT IN (?)", bun.In(b.pks)).
+			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
+			Where("event_pk NOT IN (?)", bun.List(b.pks)).
 			WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				return q.Where("artifact_id IN (?)", bun.In(b.artifacts)).WhereOr("at > ?", b.first)
+				return q.Where("artifact_id IN (?)", bun.List(b.artifacts)).WhereOr("at > ?", b.first)
 			}).Limit(1).Count(ctx)
 		if err != nil {
 			return err
@@ -210,7 +210,7 @@ func (s *Store) affectedIdeas(ctx context.Context, tx bun.IDB, w *flowWork) ([]s
 	for start := 0; start < len(arts); start += insertChunk {
 		var changes []string
 		if err := tx.NewSelect().Model((*artifactChangeRow)(nil)).Column("change_id").
-			Where("artifact_id IN (?)", bun.In(arts[start:min(start+insertChunk, len(arts))])).Scan(ctx, &changes); err != nil {
+			Where("artifact_id IN (?)", bun.List(arts[start:min(start+insertChunk, len(arts))])).Scan(ctx, &changes); err != nil {
 			return nil, err
 		}
 		refs = append(refs, changes...)
@@ -237,7 +237,7 @@ func (s *Store) affectedIdeas(ctx context.Context, tx bun.IDB, w *flowWork) ([]s
 	for start := 0; start < len(refs); start += insertChunk {
 		var ideas []string
 		if err := tx.NewSelect().Model((*eventIdeaRow)(nil)).ColumnExpr("DISTINCT idea_key").
-			Where("ref IN (?)", bun.In(refs[start:min(start+insertChunk, len(refs))])).Scan(ctx, &ideas); err != nil {
+			Where("ref IN (?)", bun.List(refs[start:min(start+insertChunk, len(refs))])).Scan(ctx, &ideas); err != nil {
 			return nil, err
 		}
 		for _, k := range ideas {

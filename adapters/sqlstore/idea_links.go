@@ -19,7 +19,7 @@ func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, er
 	changes := g.changes[key]
 	if len(changes) > 0 {
 		var rows []changeRow
-		if err := s.db.NewSelect().Model(&rows).Where("change_id IN (?)", bun.In(changes)).Order("first_at").Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&rows).Where("change_id IN (?)", bun.List(changes)).Order("first_at").Scan(ctx); err != nil {
 			return out, err
 		}
 		for _, r := range rows {
@@ -41,11 +41,11 @@ func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, er
 	q := s.db.NewSelect().Model(&runs).Order("at")
 	switch {
 	case len(arts) > 0 && len(runPKs) > 0:
-		q = q.Where("artifact_id IN (?) OR event_pk IN (?)", bun.In(arts), bun.In(pkList(runPKs)))
+		q = q.Where("artifact_id IN (?) OR event_pk IN (?)", bun.List(arts), bun.List(pkList(runPKs)))
 	case len(arts) > 0:
-		q = q.Where("artifact_id IN (?)", bun.In(arts))
+		q = q.Where("artifact_id IN (?)", bun.List(arts))
 	case len(runPKs) > 0:
-		q = q.Where("event_pk IN (?)", bun.In(pkList(runPKs)))
+		q = q.Where("event_pk IN (?)", bun.List(pkList(runPKs)))
 	default:
 		q = nil
 	}
@@ -60,7 +60,7 @@ func (s *Store) IdeaLinks(ctx context.Context, key string) (domain.IdeaLinks, er
 	}
 	if len(arts) > 0 {
 		var artRows []artifactRow
-		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.In(arts)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&artRows).Where("artifact_id IN (?)", bun.List(arts)).Scan(ctx); err != nil {
 			return out, err
 		}
 		for _, a := range artRows {
@@ -92,13 +92,13 @@ func (s *Store) ideaDeployments(ctx context.Context, key string, arts []string, 
 		var deps []depRow
 		q := s.db.NewSelect().TableExpr("deployments AS d").ColumnExpr("d.*, df.failed, df.rollback_pk").
 			Join("LEFT JOIN deployment_facts AS df ON df.event_pk = d.event_pk").
-			Where("d.kind IN (?)", bun.In(deployKinds)).Order("d.at", "d.event_pk")
+			Where("d.kind IN (?)", bun.List(deployKinds)).Order("d.at", "d.event_pk")
 		return deps, where(q).Scan(ctx, &deps)
 	}
 	var deps []depRow
 	if len(arts) > 0 {
 		var err error
-		if deps, err = query(func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("d.artifact_id IN (?)", bun.In(arts)) }); err != nil {
+		if deps, err = query(func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("d.artifact_id IN (?)", bun.List(arts)) }); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func (s *Store) ideaDeployments(ctx context.Context, key string, arts []string, 
 		}
 	}
 	if len(rollbacks) > 0 {
-		more, err := query(func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("d.event_pk IN (?)", bun.In(rollbacks)) })
+		more, err := query(func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("d.event_pk IN (?)", bun.List(rollbacks)) })
 		if err != nil {
 			return err
 		}
@@ -187,10 +187,10 @@ func (s *Store) ideaIncidents(ctx context.Context, deployPKs []int64, arts []str
 		Where("i.production = ?", true).
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			if len(deployPKs) > 0 {
-				q = q.WhereOr("ia.deploy_pk IN (?)", bun.In(deployPKs))
+				q = q.WhereOr("ia.deploy_pk IN (?)", bun.List(deployPKs))
 			}
 			if len(arts) > 0 {
-				q = q.WhereOr("i.artifact_id IN (?)", bun.In(arts))
+				q = q.WhereOr("i.artifact_id IN (?)", bun.List(arts))
 			}
 			return q
 		}).Order("i.started_at", "i.incident_id")

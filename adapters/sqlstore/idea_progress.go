@@ -33,7 +33,7 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 		return g, nil
 	}
 	var links []eventIdeaRow
-	if err := db.NewSelect().Model(&links).Where("idea_key IN (?)", bun.In(keys)).Order("at").Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&links).Where("idea_key IN (?)", bun.List(keys)).Order("at").Scan(ctx); err != nil {
 		return nil, err
 	}
 	allChanges := map[string][]string{} // change → ideas
@@ -54,7 +54,7 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 	for start := 0; start < len(changeIDs); start += insertChunk {
 		chunk := changeIDs[start:min(start+insertChunk, len(changeIDs))]
 		var acs []artifactChangeRow
-		if err := db.NewSelect().Model(&acs).Where("change_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&acs).Where("change_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, ac := range acs {
@@ -66,7 +66,7 @@ func (s *Store) loadIdeaGraph(ctx context.Context, db bun.IDB, keys []string) (*
 			}
 		}
 		var cds []changeDeployRow
-		if err := db.NewSelect().Model(&cds).Where("change_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&cds).Where("change_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, cd := range cds {
@@ -161,7 +161,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 	for start := 0; start < len(arts); start += insertChunk {
 		chunk := arts[start:min(start+insertChunk, len(arts))]
 		var runs []runRow
-		if err := db.NewSelect().Model(&runs).Column("kind", "artifact_id", "at").Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&runs).Column("kind", "artifact_id", "at").Where("artifact_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, r := range runs {
@@ -174,15 +174,15 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 			}
 		}
 		var ars []artifactRow
-		if err := db.NewSelect().Model(&ars).Where("artifact_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&ars).Where("artifact_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, a := range ars {
 			artRow[a.ArtifactID] = a
 		}
 		var deps []deploymentRow
-		if err := db.NewSelect().Model(&deps).Column("artifact_id", "at").Where("artifact_id IN (?)", bun.In(chunk)).Where("production = ?", false).
-			Where("kind IN (?)", bun.In(deployKinds)).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&deps).Column("artifact_id", "at").Where("artifact_id IN (?)", bun.List(chunk)).Where("production = ?", false).
+			Where("kind IN (?)", bun.List(deployKinds)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, d := range deps {
@@ -201,7 +201,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 	ids := keys(allChanges)
 	for start := 0; start < len(ids); start += insertChunk {
 		var cs []changeRow
-		if err := db.NewSelect().Model(&cs).Where("change_id IN (?)", bun.In(ids[start:min(start+insertChunk, len(ids))])).Scan(ctx); err != nil {
+		if err := db.NewSelect().Model(&cs).Where("change_id IN (?)", bun.List(ids[start:min(start+insertChunk, len(ids))])).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, c := range cs {
@@ -221,7 +221,7 @@ func (s *Store) computeFlowItems(ctx context.Context, db bun.IDB, rows []ideaRow
 	for start := 0; start < len(depPKs); start += insertChunk {
 		var deps []deploymentRow
 		if err := db.NewSelect().Model(&deps).Column("event_pk", "service", "artifact_id", "at", "production", "rollback").
-			Where("event_pk IN (?)", bun.In(depPKs[start:min(start+insertChunk, len(depPKs))])).Scan(ctx); err != nil {
+			Where("event_pk IN (?)", bun.List(depPKs[start:min(start+insertChunk, len(depPKs))])).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, d := range deps {
@@ -361,7 +361,7 @@ func (s *Store) incidentsOfDeployments(ctx context.Context, db bun.IDB, pks []in
 		var rows []row
 		if err := db.NewSelect().TableExpr("incident_attributions AS ia").ColumnExpr("i.*, ia.deploy_pk").
 			Join("JOIN incidents AS i ON i.incident_id = ia.incident_id").
-			Where("ia.deploy_pk IN (?)", bun.In(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx, &rows); err != nil {
+			Where("ia.deploy_pk IN (?)", bun.List(pks[start:min(start+insertChunk, len(pks))])).Scan(ctx, &rows); err != nil {
 			return nil, err
 		}
 		for _, r := range rows {
@@ -430,7 +430,7 @@ func (s *Store) MetricSeries(ctx context.Context, metric string, filter map[stri
 	}
 	if err := s.db.NewSelect().Model((*rollupRow)(nil)).
 		ColumnExpr("bucket, SUM(n) AS n, SUM(sum) AS sum, MIN(min) AS min, MAX(max) AS max").
-		Where("series_id IN (?)", bun.In(ids)).Where("res = ?", res).
+		Where("series_id IN (?)", bun.List(ids)).Where("res = ?", res).
 		Where("bucket >= ?", micros(from)).Where("bucket < ?", micros(to)).
 		Group("bucket").Order("bucket").Scan(ctx, &rows); err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ func (s *Store) ideasRolledBack(ctx context.Context, db bun.IDB, g *ideaGraph, d
 	for _, svc := range keysOf(from) {
 		var deps []deploymentRow
 		if err := db.NewSelect().Model(&deps).Column("event_pk", "event_id", "source", "service", "artifact_id", "at", "rollback").
-			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+			Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
 			Where("at >= ?", from[svc]).Order("at", "event_pk").Scan(ctx); err != nil {
 			return nil, err
 		}
@@ -40,8 +40,8 @@ func (s *Store) ideasRolledBack(ctx context.Context, db bun.IDB, g *ideaGraph, d
 		for start := 0; start < len(list); start += insertChunk {
 			var old []string
 			if err := db.NewSelect().Model((*deploymentRow)(nil)).ColumnExpr("DISTINCT artifact_id").
-				Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
-				Where("at < ?", from[svc]).Where("artifact_id IN (?)", bun.In(list[start:min(start+insertChunk, len(list))])).
+				Where("service = ?", svc).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
+				Where("at < ?", from[svc]).Where("artifact_id IN (?)", bun.List(list[start:min(start+insertChunk, len(list))])).
 				Scan(ctx, &old); err != nil {
 				return nil, err
 			}

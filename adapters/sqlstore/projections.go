@@ -427,7 +427,7 @@ func (s *Store) markArtifactServices(ctx context.Context, tx bun.Tx, links map[[
 		At      int64  `bun:"at"`
 	}
 	if err := tx.NewSelect().Model((*deploymentRow)(nil)).Column("service").ColumnExpr("MIN(at) AS at").
-		Where("artifact_id IN (?)", bun.In(keys(arts))).Where("production = ?", true).Where("kind IN (?)", bun.In(deployKinds)).
+		Where("artifact_id IN (?)", bun.List(keys(arts))).Where("production = ?", true).Where("kind IN (?)", bun.List(deployKinds)).
 		Group("service").Scan(ctx, &rows); err != nil {
 		return err
 	}
@@ -491,11 +491,11 @@ func (s *Store) recomputeIncidents(ctx context.Context, tx bun.Tx, ids []string,
 	for start := 0; start < len(ids); start += insertChunk {
 		chunk := ids[start:min(start+insertChunk, len(ids))]
 		var before []incidentRow
-		if err := tx.NewSelect().Model(&before).Where("incident_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&before).Where("incident_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return fmt.Errorf("read incidents: %w", err)
 		}
 		var evs []incidentEventRow
-		if err := tx.NewSelect().Model(&evs).Where("incident_id IN (?)", bun.In(chunk)).Order("incident_id", "at", "event_pk").Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&evs).Where("incident_id IN (?)", bun.List(chunk)).Order("incident_id", "at", "event_pk").Scan(ctx); err != nil {
 			return fmt.Errorf("read incident events: %w", err)
 		}
 		byID := map[string]*incidentRow{}
@@ -635,7 +635,7 @@ func (s *Store) rollUp(ctx context.Context, tx bun.Tx, st *txState, events []dom
 			metrics[m.Metric] = true
 		}
 		var found []seriesRow
-		if err := tx.NewSelect().Model(&found).Where("metric IN (?)", bun.In(keys(metrics))).Scan(ctx); err != nil {
+		if err := tx.NewSelect().Model(&found).Where("metric IN (?)", bun.List(keys(metrics))).Scan(ctx); err != nil {
 			return fmt.Errorf("read series: %w", err)
 		}
 		if st.newSeries == nil {

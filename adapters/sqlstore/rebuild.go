@@ -108,7 +108,7 @@ func (s *Store) ReapplyEvents(ctx context.Context, gen int64, items []Reapply) e
 			pks[i] = it.PK
 		}
 		var fresh []int64
-		if err := tx.NewRaw("SELECT COUNT(*) FROM events WHERE id IN (?) AND applied_gen = 0", bun.In(pks)).Scan(ctx, &fresh); err != nil {
+		if err := tx.NewRaw("SELECT COUNT(*) FROM events WHERE id IN (?) AND applied_gen = 0", bun.List(pks)).Scan(ctx, &fresh); err != nil {
 			return err
 		}
 		todo, _, err := claim(ctx, tx, items, gen, fmt.Sprintf("applied_gen < %d", gen))
@@ -233,7 +233,7 @@ func (s *Store) SyncProductionEnvs(ctx context.Context) (changed bool, err error
 			envs = []string{""}
 		}
 		for _, t := range []string{"deployments", "incidents"} {
-			if _, err := tx.NewRaw("UPDATE "+t+" SET production = (LOWER(TRIM(environment)) IN (?))", bun.In(envs)).Exec(ctx); err != nil {
+			if _, err := tx.NewRaw("UPDATE "+t+" SET production = (LOWER(TRIM(environment)) IN (?))", bun.List(envs)).Exec(ctx); err != nil {
 				return err
 			}
 		}

@@ -142,7 +142,7 @@ func (s *Store) ChangeMerges(ctx context.Context, ids []string) ([]domain.Change
 			MergedAt int64  `bun:"merged_at"`
 		}
 		err := s.db.NewSelect().TableExpr("changes AS c").ColumnExpr("c.change_id, c.merged_at").
-			Where("c.change_id IN (?)", bun.In(ids[start:min(start+insertChunk, len(ids))])).Where("c.merged_at IS NOT NULL").Scan(ctx, &rows)
+			Where("c.change_id IN (?)", bun.List(ids[start:min(start+insertChunk, len(ids))])).Where("c.merged_at IS NOT NULL").Scan(ctx, &rows)
 		if err != nil {
 			return nil, err
 		}
@@ -295,14 +295,14 @@ func (s *Store) ReviewSummaries(ctx context.Context, incidents []domain.Incident
 	for start := 0; start < len(ids); start += insertChunk {
 		chunk := ids[start:min(start+insertChunk, len(ids))]
 		var revs []reviewRow
-		if err := s.db.NewSelect().Model(&revs).Column("incident_id", "status").Where("incident_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&revs).Column("incident_id", "status").Where("incident_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, r := range revs {
 			status[r.IncidentID] = r.Status
 		}
 		var acts []actionRow
-		if err := s.db.NewSelect().Model(&acts).Column("incident_id", "done").Where("incident_id IN (?)", bun.In(chunk)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&acts).Column("incident_id", "done").Where("incident_id IN (?)", bun.List(chunk)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, a := range acts {

@@ -348,7 +348,7 @@ func ideaKeyResults(ctx context.Context, db bun.IDB, keys []string) (map[string]
 		return out, nil
 	}
 	var rows []ideaKeyResultRow
-	if err := db.NewSelect().Model(&rows).Where("idea_key IN (?)", bun.In(keys)).Order("key_result_id").Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&rows).Where("idea_key IN (?)", bun.List(keys)).Order("key_result_id").Scan(ctx); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {

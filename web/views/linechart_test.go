@@ -14,7 +14,7 @@ func TestAxisLabels(t *testing.T) {
 	for _, tc := range []struct {
 		v, step float64
 		want    string
-	}{{10, 5, "10"}, {100, 50, "100"}, {0, 5, "0"}, {0.035, 0.005, "0.035"}, {0.03, 0.005, "0.03"}, {2.5, 0.5, "2.5"}, {-0.0, 1, "0"}} {
+	}{{10, 5, "10"}, {100, 50, "100"}, {0, 5, "0"}, {0.035, 0.005, "0.035"}, {0.03, 0.005, "0.03"}, {2.5, 0.5, "2.5"}, {math.Copysign(0, -1), 1, "0"}} {
 		if got := formatValue(tc.v, tc.step); got != tc.want {
 			t.Errorf("formatValue(%v, %v) = %q; want %q", tc.v, tc.step, got, tc.want)
 		}

@@ -241,13 +241,6 @@ func changeClass(c domain.Change) string {
 	return "change"
 }
 
-func percentText(p *float64) string {
-	if p == nil {
-		return "—"
-	}
-	return strconv.FormatFloat(*p*100, 'f', 0, 64) + "%"
-}
-
 // plural writes a count with the right noun.
 func plural(n int, one, many string) string {
 	if n == 1 {
