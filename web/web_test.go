@@ -271,7 +271,7 @@ func TestSignInAndOut(t *testing.T) {
 	}
 	var labels []string
 	doc.Find(`[data-testid="nav"] a`).Each(func(_ int, s *goquery.Selection) { labels = append(labels, s.Text()) })
-	if strings.Join(labels, ",") != "Roadmap,Value streams,DORA,SLOs,Trends,Settings" {
+	if strings.Join(labels, ",") != "Roadmap,Outcomes,Value streams,DORA,SLOs,Trends,Settings" {
 		t.Errorf("nav = %v", labels)
 	}
 	if got := doc.Find(`[data-testid="usermenu"]`).Text(); !strings.Contains(got, "pm@example.com") || !strings.Contains(got, "editor") {

@@ -247,7 +247,7 @@ func TestUserAndTokenCommandsWhileServing(t *testing.T) {
 	if code := getJSON(t, app.URL()+"/api/v1/token", token, &who); code != 200 || who.Name != "ci" || strings.Join(who.Scopes, ",") != "ingest,read" {
 		t.Fatalf("token from the CLI: %d %+v", code, who)
 	}
-	if code, _, errOut := runCLI(t, "", nil, "token", "create", "--name", "x", "--scope", "write", "--data-dir", cfg.DataDir); code == 0 || !strings.Contains(errOut, "Unknown scope") {
+	if code, _, errOut := runCLI(t, "", nil, "token", "create", "--name", "x", "--scope", "deploy", "--data-dir", cfg.DataDir); code == 0 || !strings.Contains(errOut, "Unknown scope") {
 		t.Fatalf("bad scope accepted: %d %q", code, errOut)
 	}
 }
