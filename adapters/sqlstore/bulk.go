@@ -129,4 +129,3 @@ func (s *Store) bulkQuery(ctx context.Context, tx bun.Tx, b bulkSpec, rows [][]a
 		return res.Err()
 	})
 }
-
