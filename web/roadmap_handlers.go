@@ -539,19 +539,29 @@ func (s *Server) handleArchiveIdea(c echo.Context) error {
 	return s.redirectWithFlash(c, "/ideas/"+key, "success", key+" is back on the roadmap.")
 }
 
-func (s *Server) handleIdeaVerdict(c echo.Context) error {
-	key := strings.ToUpper(c.Param("key"))
-	ctx := c.Request().Context()
+// verdictOpen reads an idea and whether a verdict can be recorded for it now
+// (domain.VerdictOpen): the form and the write API ask the same question.
+func (s *Server) verdictOpen(ctx context.Context, key string) (*domain.Idea, bool, error) {
 	idea, err := s.deps.Roadmap.Idea(ctx, key)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	flow, err := s.deps.Roadmap.IdeaFlow(ctx, []string{idea.Key})
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	it := flow[idea.Key]
-	if !domain.VerdictOpen(idea, domain.StageTimeline(&it, s.now())) {
+	return idea, domain.VerdictOpen(idea, domain.StageTimeline(&it, s.now())), nil
+}
+
+func (s *Server) handleIdeaVerdict(c echo.Context) error {
+	key := strings.ToUpper(c.Param("key"))
+	ctx := c.Request().Context()
+	_, open, err := s.verdictOpen(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !open {
 		return s.redirectWithFlash(c, "/ideas/"+key, "error", "A verdict can be recorded once a change of "+key+" reaches production.")
 	}
 	if _, err := s.deps.Roadmap.SetIdeaVerdict(c.Request().Context(), key, domain.IdeaVerdict(c.FormValue("verdict")), c.FormValue("note"), actor(c)); err != nil {

@@ -230,16 +230,11 @@ func (s *Server) handleIdeaVerdictAPI(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	idea, err := s.deps.Roadmap.Idea(ctx, key)
+	_, open, err := s.verdictOpen(ctx, key)
 	if err != nil {
 		return err
 	}
-	flow, err := s.deps.Roadmap.IdeaFlow(ctx, []string{idea.Key})
-	if err != nil {
-		return err
-	}
-	it := flow[idea.Key]
-	if !domain.VerdictOpen(idea, domain.StageTimeline(&it, s.now())) {
+	if !open {
 		return domain.Errorf(domain.ECONFLICT, "A verdict can be recorded once a change of %s reaches production.", key)
 	}
 	if !domain.IdeaVerdict(in.Verdict).Valid() {
